@@ -1,0 +1,16 @@
+//! The discrete-event engine: integer simulated time, a (time, sequence)-ordered queue and
+//! seeded random streams. [`run_once`] drives one run of the model to the horizon.
+//!
+//! The engine owns no domain knowledge; the model's handlers decide what each event does. It
+//! reads no clock and no environment, so a run is a pure function of (scenario, seed, run).
+
+pub mod queue;
+pub mod rng;
+
+use crate::model::{RunResult, World};
+use crate::scenario::Scenario;
+
+/// Runs run `run_index` of the scenario to its horizon.
+pub fn run_once(scenario: &Scenario, run_index: u32) -> RunResult {
+    World::new(scenario, run_index).run()
+}

@@ -1,0 +1,18 @@
+//! `planner`: a discrete-event simulator and capacity planner for pod addresses in Kubernetes
+//! clusters on Alibaba Cloud that use the Terway CNI in ENI multi-IP mode.
+//!
+//! Data flows one way (see ARCHITECTURE.md):
+//!
+//! - [`scenario`] reads TOML and yields a validated [`scenario::Scenario`];
+//! - [`engine`] runs one seeded run of the [`model`] to the horizon;
+//! - [`sweep`] runs many seeded runs in parallel, in a fixed order;
+//! - [`report`] turns the runs into percentiles, CSV files and a summary.
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod engine;
+pub mod model;
+pub mod report;
+pub mod scenario;
+pub mod sweep;
+

@@ -1,0 +1,263 @@
+//! The simulated world of one run: vSwitches, nodes with their Terway daemon, pods and the
+//! controllers around them, and the event handlers that move it forward.
+//!
+//! Everything here is deterministic given the scenario and the run's random streams: state is
+//! kept in vectors indexed by id and in ordered sets, and every "pick one" rule ends with an id
+//! as tie-breaker. The handlers never scan all pods or all nodes; per-event work is bounded by
+//! the ENI slots of one node, the vSwitches of one zone, or the workloads and pools of the
+//! scenario.
+//!
+//! The Terway behaviour follows the daemon-local ENI manager (Terway v1.7+, `ipam_type` empty);
+//! the rules are written up in ARCHITECTURE.md and README.md, with sources.
+
+mod cluster;
+mod metrics;
+mod terway;
+mod workload;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::{self, Concern};
+use crate::scenario::{ActionKind, Millis, Scenario};
+
+pub use metrics::{Samples, ShortageCause, VSwitchOutcome, ZoneOutcome, bucket_floor, bucket_of};
+
+use cluster::{Node, Pool};
+use metrics::Metrics;
+use terway::VSwitch;
+use workload::{Pod, WorkloadState};
+
+/// Index of a node in [`World::nodes`]; slots are reused after a node is removed, so events
+/// carry the node's generation too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+/// Index of a pod in the pod table; reused after the pod is gone (events carry a generation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PodId(pub u32);
+
+/// A node as named by an event: stale if the node was removed since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeRef {
+    id: NodeId,
+    generation: u32,
+}
+
+/// A pod as named by an event: stale if the pod is gone since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodRef {
+    id: PodId,
+    generation: u32,
+}
+
+/// The closed set of things that can happen.
+#[derive(Debug, Clone, Copy)]
+pub enum Event {
+    /// Record the time series.
+    Sample,
+    /// The scenario's action with this index.
+    Action(u32),
+    /// Re-evaluate a workload's replica target (periodic while the target moves).
+    WorkloadTick(u32),
+    /// A workload controller acts on what changed (coalesced).
+    WorkloadReconcile(u32),
+    /// A rolling update starts.
+    RolloutStart(u32),
+    /// A job arrives.
+    JobArrival(u32),
+    /// A job's pod finishes.
+    JobEnd(PodRef),
+    /// A booting node becomes Ready.
+    NodeReady(NodeRef),
+    /// The kubelet (re)tries CNI ADD for a pod.
+    CniAttempt(PodRef),
+    /// A pod's CNI ADD call gives up (attempt number).
+    CniTimeout(PodRef, u32),
+    /// A slot's allocation worker wakes (gather delay, token or inhibit over).
+    SlotWake(NodeRef, u8),
+    /// A slot's ENI or assign call returns.
+    SlotOpDone(NodeRef, u8),
+    /// A slot's unassign call returns.
+    SlotUnassignDone(NodeRef, u8),
+    /// The daemon's pool loop runs (carries the daemon generation).
+    PoolSync(NodeRef, u32),
+    /// The pool loop's top-up requests time out (daemon generation).
+    TopUpTimeout(NodeRef, u32),
+    /// A StatefulSet pod's held address is released by Terway's GC (reservation serial).
+    StickyExpire(NodeRef, u32),
+    /// A node empty since this time may be removed.
+    NodeEmptyCheck(NodeRef, Millis),
+    /// The cluster autoscaler looks at unschedulable pods.
+    AutoscalerTick,
+    /// The scheduler retries unschedulable pods.
+    SchedulerPass,
+}
+
+/// One run of a scenario.
+pub struct World<'s> {
+    scenario: &'s Scenario,
+    queue: EventQueue<Event>,
+    rng_workload: ChaCha8Rng,
+    rng_terway: ChaCha8Rng,
+    rng_timers: ChaCha8Rng,
+    /// Index into `scenario.terway_configs` of what `eni-config` says now.
+    current_config: usize,
+    vswitches: Vec<VSwitch>,
+    pools: Vec<Pool>,
+    nodes: Vec<Node>,
+    free_nodes: Vec<NodeId>,
+    pods: Vec<Pod>,
+    free_pods: Vec<PodId>,
+    workloads: Vec<WorkloadState>,
+    metrics: Metrics,
+    pod_seq: u64,
+    scheduler_pass_pending: bool,
+    autoscaler_pending: bool,
+    events: u64,
+}
+
+/// What one run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// Run index.
+    pub run_index: u32,
+    /// Per vSwitch, in scenario order.
+    pub vswitches: Vec<VSwitchOutcome>,
+    /// Per zone, in scenario order.
+    pub zones: Vec<ZoneOutcome>,
+    /// The time series.
+    pub samples: Samples,
+    /// Most pods waiting for an address at once (exact, not sampled).
+    pub max_pods_pending_ip: u32,
+    /// Time pods spent from their first CNI ADD to an address: counts per bucket of
+    /// [`bucket_of`] (milliseconds).
+    pub ip_wait_histogram: Vec<u64>,
+    /// Events handled.
+    pub events: u64,
+    /// Pods created.
+    pub pods_created: u64,
+    /// Node launches refused because eth0's vSwitch had no address.
+    pub node_launch_failures: u32,
+}
+
+impl<'s> World<'s> {
+    /// Builds the world at time 0: initial nodes Ready, workloads about to create their pods.
+    pub fn new(scenario: &'s Scenario, run_index: u32) -> Self {
+        let vswitches = scenario.vswitches.iter().map(VSwitch::new).collect();
+        let mut world = World {
+            scenario,
+            queue: EventQueue::new(),
+            rng_workload: rng::stream(scenario.seed, run_index, Concern::Workload),
+            rng_terway: rng::stream(scenario.seed, run_index, Concern::Terway),
+            rng_timers: rng::stream(scenario.seed, run_index, Concern::Timers),
+            current_config: 0,
+            vswitches,
+            pools: Vec::new(),
+            nodes: Vec::new(),
+            free_nodes: Vec::new(),
+            pods: Vec::new(),
+            free_pods: Vec::new(),
+            workloads: Vec::new(),
+            metrics: Metrics::new(scenario),
+            pod_seq: 0,
+            scheduler_pass_pending: false,
+            autoscaler_pending: false,
+            events: 0,
+        };
+        world.metrics.run_index = run_index;
+        for (index, action) in scenario.actions.iter().enumerate() {
+            world
+                .queue
+                .schedule(action.at_ms, Event::Action(index as u32));
+        }
+        world.queue.schedule(0, Event::Sample);
+        world.init_pools();
+        world.init_workloads();
+        world
+    }
+
+    /// Runs to the horizon and returns the outcome.
+    pub fn run(mut self) -> RunResult {
+        let horizon_ms = self.scenario.horizon_ms;
+        while let Some(at_ms) = self.queue.peek_time() {
+            if at_ms > horizon_ms {
+                break;
+            }
+            let (_, event) = self.queue.pop().expect("peeked");
+            self.events += 1;
+            self.handle(event);
+        }
+        self.finish()
+    }
+
+    /// Current simulated time.
+    fn now(&self) -> Millis {
+        self.queue.now_ms()
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Sample => self.sample(),
+            Event::Action(index) => self.apply_action(index as usize),
+            Event::WorkloadTick(w) => self.workload_tick(w as usize),
+            Event::WorkloadReconcile(w) => self.workload_reconcile(w as usize),
+            Event::RolloutStart(w) => self.rollout_start(w as usize),
+            Event::JobArrival(w) => self.job_arrival(w as usize),
+            Event::JobEnd(pod) => {
+                if let Some(id) = self.live_pod(pod) {
+                    self.delete_pod(id);
+                }
+            }
+            Event::NodeReady(node) => self.node_ready(node),
+            Event::CniAttempt(pod) => {
+                if let Some(id) = self.live_pod(pod) {
+                    self.cni_add(id);
+                }
+            }
+            Event::CniTimeout(pod, attempt) => self.cni_timeout(pod, attempt),
+            Event::SlotWake(node, slot) => self.slot_wake(node, slot as usize),
+            Event::SlotOpDone(node, slot) => self.slot_op_done(node, slot as usize),
+            Event::SlotUnassignDone(node, slot) => self.slot_unassign_done(node, slot as usize),
+            Event::PoolSync(node, generation) => self.pool_sync(node, generation),
+            Event::TopUpTimeout(node, generation) => self.top_up_timeout(node, generation),
+            Event::StickyExpire(node, serial) => self.sticky_expire(node, serial),
+            Event::NodeEmptyCheck(node, since) => self.node_empty_check(node, since),
+            Event::AutoscalerTick => self.autoscaler_tick(),
+            Event::SchedulerPass => self.scheduler_pass(),
+        }
+    }
+
+    fn apply_action(&mut self, index: usize) {
+        let action = &self.scenario.actions[index];
+        match action.kind {
+            ActionKind::AddVSwitch(vswitch) => self.vswitches[vswitch].exists = true,
+            ActionKind::SetTerway(config) => self.current_config = config,
+            ActionKind::RestartTerway => self.restart_terway(),
+            ActionKind::ScaleNodePool {
+                nodepool,
+                nodes,
+                min_nodes,
+                max_nodes,
+            } => self.scale_nodepool(nodepool, nodes, min_nodes, max_nodes),
+        }
+    }
+
+    fn finish(mut self) -> RunResult {
+        let horizon_ms = self.scenario.horizon_ms;
+        // The last sample lands on the horizon unless the interval already put one there.
+        if self.metrics.last_sample_ms() != Some(horizon_ms) {
+            self.queue.schedule(horizon_ms, Event::Sample);
+            self.queue.pop();
+            self.record_sample(horizon_ms);
+        }
+        let events = self.events;
+        let node_launch_failures = self.node_launch_failures();
+        let pods_created = self.pod_seq;
+        self.metrics
+            .into_result(&self.vswitches, events, pods_created, node_launch_failures)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1100 @@
+//! Terway's daemon-local ENI manager (v1.7+), one per node, and the vSwitches it draws from.
+//!
+//! Sources are Terway's `pkg/eni/local.go`, `pkg/eni/manager.go`, `pkg/vswitch/vswitch.go` and
+//! `daemon/builder.go` at HEAD `89aadf8`, as summarised in the domain notes (sections 2.1, 2.2,
+//! 2.5, 2.6). Where this file departs from them it says so.
+
+use std::collections::VecDeque;
+
+use rand::RngExt;
+use rand::seq::SliceRandom;
+
+use super::metrics::ShortageCause;
+use super::workload::{CniFailure, PodState};
+use super::{Event, NodeId, NodeRef, PodId, PodRef, World};
+use crate::scenario::{
+    EniSelection, MINUTE_MS, Millis, SECOND_MS, VSwitchSelection, VSwitchSpec,
+};
+
+/// A slot's worker sleeps this long so that requests can gather into one API call.
+const GATHER_MS: Millis = 300;
+/// At most this many addresses per create or assign call (`BatchSize`).
+const BATCH_MAX: u32 = 10;
+/// An ENI that hit `InvalidVSwitchId.IpNotEnough` asks for nothing more for this long.
+const INHIBIT_MS: Millis = 10 * MINUTE_MS;
+/// The daemon's vSwitch cache keeps a record (and a block) this long.
+const VSWITCH_CACHE_TTL_MS: Millis = 10 * MINUTE_MS;
+/// The daemon gives a CNI ADD 118 s; the CNI plugin itself 120 s.
+pub(super) const DAEMON_RPC_MS: Millis = 118 * SECOND_MS;
+/// The pool loop's top-up requests share one context of this length.
+const TOP_UP_TIMEOUT_MS: Millis = 2 * MINUTE_MS;
+/// `eni_create` backoff: 2 attempts, 10 s apart with jitter 0.3.
+const CREATE_RETRY_MS: Millis = 10 * SECOND_MS;
+const CREATE_ATTEMPTS: u8 = 2;
+/// Per-slot token buckets: 10 per minute, burst 2.
+const TOKEN_INTERVAL_MS: Millis = 6 * SECOND_MS;
+const TOKEN_BURST: Millis = 2;
+/// Terway's GC runs every 5 minutes; a deleted StatefulSet pod's address survives two passes.
+pub(super) const STICKY_GC_MS: Millis = 5 * MINUTE_MS;
+
+/// A vSwitch as the cluster sees it.
+#[derive(Debug, Clone)]
+pub(super) struct VSwitch {
+    pub zone: usize,
+    /// Addresses the cluster can take (`usable_ips`).
+    pub usable: u32,
+    /// Addresses the cluster holds: ENI addresses plus node primaries.
+    pub used: u32,
+    /// Of `used`, those idle in node pools.
+    pub idle: u32,
+    /// Whether the vSwitch has been created yet.
+    pub exists: bool,
+}
+
+impl VSwitch {
+    pub fn new(spec: &VSwitchSpec) -> Self {
+        VSwitch {
+            zone: spec.zone,
+            usable: spec.usable_ips(),
+            used: 0,
+            idle: 0,
+            exists: spec.created_at_ms.is_none(),
+        }
+    }
+
+    /// What `DescribeVSwitches` would report as `AvailableIpAddressCount`.
+    pub fn free(&self) -> u32 {
+        debug_assert!(self.used <= self.usable, "vSwitch over-allocated");
+        self.usable - self.used
+    }
+}
+
+/// The status of an ENI slot (`Local`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SlotStatus {
+    Init,
+    Creating,
+    InUse,
+    Deleting,
+}
+
+/// What the slot's allocation worker is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Worker {
+    Idle,
+    /// Sleeping for requests to gather, until then.
+    Gathering(Millis),
+    /// Batch size fixed; waiting for a token until then.
+    WaitingToken(Millis, u32),
+    /// Parked while the slot is inhibited, until then.
+    WaitingInhibit(Millis),
+    /// An API call is out (see `Slot::op`).
+    Calling,
+}
+
+/// An API call in flight on a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Op {
+    /// `CreateNetworkInterface` that will succeed: `count` addresses already taken from the
+    /// vSwitch (ECS assigns them when the call is made).
+    Create { vswitch: usize, count: u32 },
+    /// `CreateNetworkInterface` refused with `IpNotEnough` on attempt `attempt`.
+    CreateRefused {
+        vswitch: usize,
+        count: u32,
+        attempt: u8,
+    },
+    /// Sleeping in the `eni_create` backoff before attempt `attempt`.
+    CreateBackoff { count: u32, attempt: u8 },
+    /// `GetOne` found no vSwitch with a nonzero cached count.
+    CreateNoVSwitch,
+    /// `AssignPrivateIpAddresses` that will succeed (addresses already taken).
+    Assign { count: u32 },
+    /// `AssignPrivateIpAddresses` refused with `IpNotEnough`.
+    AssignRefused,
+    /// Detach and delete the whole ENI.
+    DeleteEni,
+}
+
+/// A queued IP request: a pod's CNI ADD, or one of the pool loop's top-up requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Request {
+    pub pod: Option<PodRef>,
+    pub deadline_ms: Millis,
+}
+
+/// `rate.NewLimiter(rate.Every(6s), 2)` as a generic cell rate algorithm: integer and exact.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct TokenBucket {
+    theoretical_arrival_ms: Millis,
+}
+
+impl TokenBucket {
+    pub fn ready_at(&self) -> Millis {
+        self.theoretical_arrival_ms
+            .saturating_sub((TOKEN_BURST - 1) * TOKEN_INTERVAL_MS)
+    }
+
+    /// Takes a token at `at_ms`, which must be no earlier than `ready_at`.
+    pub fn take(&mut self, at_ms: Millis) {
+        debug_assert!(at_ms >= self.ready_at(), "token taken before it was ready");
+        self.theoretical_arrival_ms = self.theoretical_arrival_ms.max(at_ms) + TOKEN_INTERVAL_MS;
+    }
+}
+
+/// One of a node's secondary-ENI slots.
+#[derive(Debug, Clone)]
+pub(super) struct Slot {
+    pub status: SlotStatus,
+    /// Whether the daemon uses this slot (`max_eni` may leave some unused).
+    pub enabled: bool,
+    /// The ENI's vSwitch; meaningful unless `Init`/`Creating`.
+    pub vswitch: usize,
+    /// Addresses on the ENI, the primary and those being unassigned included.
+    pub ips: u32,
+    /// Valid addresses owned by no pod (the primary included when idle).
+    pub idle: u32,
+    /// Marked for unassign, not yet sent.
+    pub deleting: u32,
+    /// In an unassign call now.
+    pub unassigning: u32,
+    /// Whether the ENI's primary address is among the idle ones.
+    pub primary_idle: bool,
+    pub queue: VecDeque<Request>,
+    pub inhibit_until_ms: Millis,
+    pub eni_bucket: TokenBucket,
+    pub ip_bucket: TokenBucket,
+    pub worker: Worker,
+    pub op: Option<Op>,
+}
+
+impl Slot {
+    pub fn new() -> Self {
+        Slot {
+            status: SlotStatus::Init,
+            enabled: false,
+            vswitch: usize::MAX,
+            ips: 0,
+            idle: 0,
+            deleting: 0,
+            unassigning: 0,
+            primary_idle: false,
+            queue: VecDeque::new(),
+            inhibit_until_ms: 0,
+            eni_bucket: TokenBucket::default(),
+            ip_bucket: TokenBucket::default(),
+            worker: Worker::Idle,
+            op: None,
+        }
+    }
+
+    /// Addresses owned by pods, held ones (StatefulSet) included.
+    pub fn in_use(&self) -> u32 {
+        self.ips - self.idle - self.deleting - self.unassigning
+    }
+
+    /// `Local.Priority`: what `eni_selection_policy` sorts by.
+    fn priority(&self) -> i64 {
+        let base = match self.status {
+            SlotStatus::Deleting => return -100,
+            SlotStatus::InUse => 50,
+            SlotStatus::Creating => 10,
+            SlotStatus::Init => 0,
+        };
+        base + i64::from(self.ips)
+    }
+}
+
+/// One cached `DescribeVSwitches` record.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CacheEntry {
+    pub available: u32,
+    pub expires_ms: Millis,
+}
+
+/// The daemon's state that a restart throws away.
+#[derive(Debug, Clone)]
+pub(super) struct Daemon {
+    /// Index into `scenario.terway_configs` read at start-up.
+    pub config: usize,
+    /// Per scenario vSwitch.
+    pub cache: Vec<Option<CacheEntry>>,
+    pub max_enis: u32,
+    pub max_pool: u32,
+    pub min_pool: u32,
+    /// Only the `PoolSync` event carrying this value acts.
+    pub sync_token: u32,
+    /// Top-up requests still queued, and the `TopUpTimeout` token.
+    pub top_up_outstanding: u32,
+    pub top_up_token: u32,
+    /// Last pod address allocation or release (idle reclaim).
+    pub last_modified_ms: Millis,
+    pub next_reclaim_ms: Option<Millis>,
+}
+
+/// An address Terway holds for a deleted StatefulSet pod.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StickyAddress {
+    pub serial: u32,
+    pub workload: usize,
+    pub ordinal: u32,
+    pub slot: u8,
+    pub holds_primary: bool,
+}
+
+/// Where a request ended up.
+enum Placement {
+    /// An idle address was bound at once.
+    Bound { slot: usize, holds_primary: bool },
+    /// Queued on a slot; the slot's worker will ask ECS.
+    Queued,
+    /// No slot took it; `inhibited` if one refused for lack of vSwitch addresses.
+    Refused { inhibited: bool },
+}
+
+/// Slot indices in some order, without allocating.
+struct SlotOrder {
+    slots: [u8; 64],
+    len: usize,
+}
+
+impl<'s> World<'s> {
+    /// Starts (or restarts) the node's daemon: reads the current `eni-config`, keeps attached
+    /// ENIs, forgets caches, inhibits, rate limits and queues; the pool loop runs at once.
+    pub(super) fn daemon_start(&mut self, id: NodeId) {
+        let config_index = self.current_config;
+        let config = &self.scenario.terway_configs[config_index];
+        let now = self.now();
+        let node = &mut self.nodes[id.0 as usize];
+        let secondary = node.slots.len() as u32;
+        let max_enis = if config.max_eni > 0 && config.max_eni < secondary {
+            config.max_eni
+        } else {
+            secondary
+        };
+        let capacity = max_enis * node.ipv4_per_eni;
+        let max_pool = config.max_pool_size.min(capacity);
+        let min_pool = if config.min_eni > 0 {
+            config.min_eni * node.ipv4_per_eni
+        } else {
+            config.min_pool_size
+        }
+        .min(max_pool);
+        let attached = node
+            .slots
+            .iter()
+            .filter(|slot| slot.status != SlotStatus::Init)
+            .count() as u32;
+        let mut free_to_enable = max_enis.saturating_sub(attached);
+        for slot in &mut node.slots {
+            slot.enabled = slot.status != SlotStatus::Init || {
+                let enable = free_to_enable > 0;
+                free_to_enable -= u32::from(enable);
+                enable
+            };
+            slot.inhibit_until_ms = 0;
+            slot.eni_bucket = TokenBucket::default();
+            slot.ip_bucket = TokenBucket::default();
+            if slot.worker != Worker::Calling {
+                slot.worker = Worker::Idle;
+            }
+        }
+        let daemon = &mut node.daemon;
+        daemon.config = config_index;
+        daemon.cache.iter_mut().for_each(|entry| *entry = None);
+        daemon.max_enis = max_enis;
+        daemon.max_pool = max_pool;
+        daemon.min_pool = min_pool;
+        daemon.sync_token += 1;
+        daemon.top_up_outstanding = 0;
+        daemon.top_up_token += 1;
+        daemon.last_modified_ms = now;
+        daemon.next_reclaim_ms = None;
+        let token = daemon.sync_token;
+        let node_ref = self.node_ref(id);
+        self.queue.schedule(now, Event::PoolSync(node_ref, token));
+    }
+
+    /// `kubectl -n kube-system rollout restart ds terway-eniip`: every running daemon restarts.
+    /// CNI calls in flight fail (the kubelet retries them); ECS calls in flight complete.
+    pub(super) fn restart_terway(&mut self) {
+        for index in 0..self.nodes.len() {
+            if !self.nodes[index].is_ready() {
+                continue;
+            }
+            let id = NodeId(index as u32);
+            for slot in 0..self.nodes[index].slots.len() {
+                let queue = std::mem::take(&mut self.nodes[index].slots[slot].queue);
+                for request in queue {
+                    if let Some(pod) = request.pod.and_then(|pod| self.live_pod(pod)) {
+                        self.cni_failed(pod, CniFailure::DaemonRestart);
+                    }
+                }
+            }
+            self.daemon_start(id);
+        }
+    }
+
+    /// CNI ADD for a pod already bound to a node.
+    pub(super) fn cni_add(&mut self, pod: PodId) {
+        let now = self.now();
+        if self.pods[pod.0 as usize].state == PodState::Backoff {
+            self.move_pod(pod, PodState::Attaching);
+        }
+        let (node, generation) = {
+            let p = &mut self.pods[pod.0 as usize];
+            p.attempt += 1;
+            if p.attempt == 1 {
+                p.first_attempt_ms = now;
+            }
+            (p.node, p.generation)
+        };
+        if let Some((slot, holds_primary)) = self.take_sticky_address(pod) {
+            self.pod_got_address(pod, slot, holds_primary);
+            return;
+        }
+        let pod_ref = PodRef {
+            id: pod,
+            generation,
+        };
+        let request = Request {
+            pod: Some(pod_ref),
+            deadline_ms: now + DAEMON_RPC_MS,
+        };
+        match self.allocate(node, request) {
+            Placement::Bound {
+                slot,
+                holds_primary,
+            } => self.pod_got_address(pod, slot, holds_primary),
+            Placement::Queued => {
+                let attempt = self.pods[pod.0 as usize].attempt;
+                self.queue.schedule(
+                    now + super::workload::CNI_TIMEOUT_MS,
+                    Event::CniTimeout(pod_ref, attempt),
+                );
+            }
+            Placement::Refused { inhibited } => {
+                let cause = inhibited.then_some(ShortageCause::EniInhibited);
+                self.cni_failed(pod, CniFailure::NoAddress(cause));
+            }
+        }
+    }
+
+    /// The CNI call ran out of time: the request leaves its slot's queue.
+    pub(super) fn cni_timeout(&mut self, pod: PodRef, attempt: u32) {
+        let Some(id) = self.live_pod(pod) else {
+            return;
+        };
+        let p = &self.pods[id.0 as usize];
+        if p.attempt != attempt || !p.is_waiting_for_address() {
+            return;
+        }
+        let node = p.node;
+        for slot in &mut self.nodes[node.0 as usize].slots {
+            slot.queue.retain(|request| request.pod != Some(pod));
+        }
+        self.cni_failed(id, CniFailure::NoAddress(None));
+    }
+
+    /// `Manager.Allocate`: offer the request to each enabled slot in policy order.
+    fn allocate(&mut self, node: NodeId, request: Request) -> Placement {
+        let now = self.now();
+        let order = self.slot_order(node, false);
+        let mut inhibited = false;
+        for &slot_index in &order.slots[..order.len] {
+            let slot_index = slot_index as usize;
+            let n = &self.nodes[node.0 as usize];
+            let cap = n.ipv4_per_eni;
+            let slot = &n.slots[slot_index];
+            if !slot.enabled || slot.status == SlotStatus::Deleting {
+                continue;
+            }
+            // Top-up requests want a new address; an idle one would not grow the pool.
+            if request.pod.is_some() && slot.status == SlotStatus::InUse && slot.idle > 0 {
+                let holds_primary = self.take_idle(node, slot_index);
+                return Placement::Bound {
+                    slot: slot_index,
+                    holds_primary,
+                };
+            }
+            if slot.ips + slot.queue.len() as u32 >= cap {
+                continue;
+            }
+            if slot.inhibit_until_ms > now {
+                inhibited = true;
+                continue;
+            }
+            self.nodes[node.0 as usize].slots[slot_index]
+                .queue
+                .push_back(request);
+            self.kick(node, slot_index);
+            return Placement::Queued;
+        }
+        Placement::Refused { inhibited }
+    }
+
+    /// Slots sorted by `Local.Priority`: `most_ips` highest first, `least_ips` lowest first;
+    /// `for_disposal` reverses it, as `syncPool` does. Ties go to the lower slot index.
+    fn slot_order(&self, node: NodeId, for_disposal: bool) -> SlotOrder {
+        let n = &self.nodes[node.0 as usize];
+        let config = &self.scenario.terway_configs[n.daemon.config];
+        let mut order = SlotOrder {
+            slots: [0; 64],
+            len: n.slots.len(),
+        };
+        for (index, entry) in order.slots[..order.len].iter_mut().enumerate() {
+            *entry = index as u8;
+        }
+        let highest_first = (config.eni_selection == EniSelection::MostIps) != for_disposal;
+        order.slots[..order.len].sort_by_key(|&index| {
+            let priority = n.slots[index as usize].priority();
+            (if highest_first { -priority } else { priority }, index)
+        });
+        order
+    }
+
+    /// Binds one idle address of the slot. Which one is Go map order, i.e. random; it is the
+    /// ENI's primary with probability 1/idle.
+    fn take_idle(&mut self, node: NodeId, slot_index: usize) -> bool {
+        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+        assert!(slot.idle > 0, "no idle address to take");
+        let holds_primary = slot.primary_idle && self.rng_terway.random_range(0..slot.idle) == 0;
+        if holds_primary {
+            slot.primary_idle = false;
+        }
+        slot.idle -= 1;
+        let vswitch = slot.vswitch;
+        self.nodes[node.0 as usize].daemon.last_modified_ms = self.now();
+        self.change_idle(vswitch, -1);
+        holds_primary
+    }
+
+    /// An address a pod held goes back to the slot's idle pool, and a request waiting on that
+    /// slot takes it. (Terway's waiters pick it up at the next wake-up of the slot; the model
+    /// hands it over at once.)
+    pub(super) fn release_address(&mut self, node: NodeId, slot_index: usize, holds_primary: bool) {
+        let now = self.now();
+        let n = &mut self.nodes[node.0 as usize];
+        n.daemon.last_modified_ms = now;
+        let slot = &mut n.slots[slot_index];
+        slot.idle += 1;
+        if holds_primary {
+            slot.primary_idle = true;
+        }
+        let vswitch = slot.vswitch;
+        self.change_idle(vswitch, 1);
+        self.serve_queue(node, slot_index);
+    }
+
+    /// Holds a deleted StatefulSet pod's address for a same-name pod until Terway's GC has seen
+    /// the pod gone twice: 5 to 10 minutes.
+    pub(super) fn hold_sticky_address(
+        &mut self,
+        node: NodeId,
+        slot: usize,
+        workload: usize,
+        ordinal: u32,
+        holds_primary: bool,
+    ) {
+        let hold_ms = STICKY_GC_MS + self.rng_timers.random_range(0..STICKY_GC_MS);
+        let n = &mut self.nodes[node.0 as usize];
+        n.sticky_serial += 1;
+        let serial = n.sticky_serial;
+        n.sticky.push(StickyAddress {
+            serial,
+            workload,
+            ordinal,
+            slot: slot as u8,
+            holds_primary,
+        });
+        let node_ref = self.node_ref(node);
+        self.queue
+            .schedule_in(hold_ms, Event::StickyExpire(node_ref, serial));
+    }
+
+    /// A same-name pod on the same node gets its held address back (`PeekAvailable`).
+    fn take_sticky_address(&mut self, pod: PodId) -> Option<(usize, bool)> {
+        let p = &self.pods[pod.0 as usize];
+        let (workload, ordinal) = (p.workload, p.ordinal);
+        let n = &mut self.nodes[p.node.0 as usize];
+        let index = n
+            .sticky
+            .iter()
+            .position(|held| held.workload == workload && held.ordinal == ordinal)?;
+        let held = n.sticky.swap_remove(index);
+        n.daemon.last_modified_ms = self.queue.now_ms();
+        Some((held.slot as usize, held.holds_primary))
+    }
+
+    pub(super) fn sticky_expire(&mut self, node: NodeRef, serial: u32) {
+        let Some(id) = self.live_node(node) else {
+            return;
+        };
+        let n = &mut self.nodes[id.0 as usize];
+        let Some(index) = n.sticky.iter().position(|held| held.serial == serial) else {
+            return;
+        };
+        let held = n.sticky.swap_remove(index);
+        self.release_address(id, held.slot as usize, held.holds_primary);
+    }
+
+    /// Wakes the slot's worker if it has requests and nothing else to wait for.
+    fn kick(&mut self, node: NodeId, slot_index: usize) {
+        let now = self.now();
+        let node_ref = self.node_ref(node);
+        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+        if slot.worker != Worker::Idle || slot.status == SlotStatus::Deleting {
+            return;
+        }
+        slot.queue.retain(|request| request.deadline_ms >= now);
+        if slot.queue.is_empty() {
+            return;
+        }
+        let wake_ms = if slot.inhibit_until_ms > now {
+            slot.worker = Worker::WaitingInhibit(slot.inhibit_until_ms);
+            slot.inhibit_until_ms
+        } else {
+            slot.worker = Worker::Gathering(now + GATHER_MS);
+            now + GATHER_MS
+        };
+        self.queue
+            .schedule(wake_ms, Event::SlotWake(node_ref, slot_index as u8));
+    }
+
+    pub(super) fn slot_wake(&mut self, node: NodeRef, slot_index: usize) {
+        let Some(id) = self.live_node(node) else {
+            return;
+        };
+        let now = self.now();
+        let slot = &mut self.nodes[id.0 as usize].slots[slot_index];
+        match slot.worker {
+            Worker::Gathering(at) if at == now => {
+                slot.queue.retain(|request| request.deadline_ms >= now);
+                let queued = slot.queue.len() as u32;
+                if queued == 0 {
+                    slot.worker = Worker::Idle;
+                    return;
+                }
+                // A new ENI's first call asks for at least one address, its primary.
+                let (count, bucket) = if slot.status == SlotStatus::Init {
+                    (queued.clamp(1, BATCH_MAX), &slot.eni_bucket)
+                } else {
+                    (queued.min(BATCH_MAX), &slot.ip_bucket)
+                };
+                let ready = bucket.ready_at();
+                if ready > now {
+                    slot.worker = Worker::WaitingToken(ready, count);
+                    self.queue
+                        .schedule(ready, Event::SlotWake(node, slot_index as u8));
+                } else {
+                    self.start_call(id, slot_index, count);
+                }
+            }
+            Worker::WaitingToken(at, count) if at == now => self.start_call(id, slot_index, count),
+            Worker::WaitingInhibit(at) if at == now => {
+                slot.worker = Worker::Idle;
+                self.kick(id, slot_index);
+            }
+            _ => {}
+        }
+    }
+
+    /// The worker's API call: create the ENI if the slot has none, else assign addresses.
+    fn start_call(&mut self, node: NodeId, slot_index: usize, count: u32) {
+        let now = self.now();
+        let cloud = self.scenario.cloud;
+        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+        slot.worker = Worker::Calling;
+        match slot.status {
+            SlotStatus::Init => {
+                slot.eni_bucket.take(now);
+                slot.status = SlotStatus::Creating;
+                self.attempt_create(node, slot_index, count, 1);
+            }
+            SlotStatus::InUse => {
+                slot.ip_bucket.take(now);
+                let vswitch = slot.vswitch;
+                let (op, delay) = if self.vswitches[vswitch].free() >= count {
+                    (Op::Assign { count }, cloud.assign_ips_ms)
+                } else {
+                    (Op::AssignRefused, cloud.api_error_ms)
+                };
+                if let Op::Assign { count } = op {
+                    self.take_addresses(vswitch, count);
+                }
+                self.start_op(node, slot_index, op, delay);
+            }
+            SlotStatus::Creating | SlotStatus::Deleting => {
+                unreachable!("the worker does not run while the slot is creating or deleting")
+            }
+        }
+    }
+
+    fn start_op(&mut self, node: NodeId, slot_index: usize, op: Op, delay_ms: Millis) {
+        let node_ref = self.node_ref(node);
+        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+        debug_assert!(slot.op.is_none(), "two calls at once on one slot");
+        slot.op = Some(op);
+        self.queue
+            .schedule_in(delay_ms, Event::SlotOpDone(node_ref, slot_index as u8));
+    }
+
+    /// One attempt of `CreateNetworkInterface`: pick a vSwitch (`GetOne`), then ask ECS. ECS
+    /// assigns all the addresses or none.
+    fn attempt_create(&mut self, node: NodeId, slot_index: usize, count: u32, attempt: u8) {
+        let cloud = self.scenario.cloud;
+        match self.pick_vswitch(node) {
+            None => self.start_op(node, slot_index, Op::CreateNoVSwitch, 0),
+            Some(vswitch) if self.vswitches[vswitch].free() >= count => {
+                self.take_addresses(vswitch, count);
+                let op = Op::Create { vswitch, count };
+                self.start_op(node, slot_index, op, cloud.create_eni_ms);
+            }
+            Some(vswitch) => {
+                let op = Op::CreateRefused {
+                    vswitch,
+                    count,
+                    attempt,
+                };
+                self.start_op(node, slot_index, op, cloud.api_error_ms);
+            }
+        }
+    }
+
+    pub(super) fn slot_op_done(&mut self, node: NodeRef, slot_index: usize) {
+        let Some(id) = self.live_node(node) else {
+            return;
+        };
+        let now = self.now();
+        let slot = &mut self.nodes[id.0 as usize].slots[slot_index];
+        let op = slot.op.take().expect("a call was out");
+        slot.worker = Worker::Idle;
+        match op {
+            Op::Create { vswitch, count } => {
+                slot.status = SlotStatus::InUse;
+                slot.vswitch = vswitch;
+                slot.ips = count;
+                slot.idle = count;
+                slot.primary_idle = true;
+                self.change_idle(vswitch, i64::from(count));
+                self.serve_queue(id, slot_index);
+            }
+            Op::CreateRefused {
+                vswitch,
+                count,
+                attempt,
+            } => {
+                // `SwitchPool.Block`: the cached count drops to 0 with a fresh TTL.
+                if let Some(entry) = self.nodes[id.0 as usize].daemon.cache[vswitch].as_mut() {
+                    entry.available = 0;
+                    entry.expires_ms = now + VSWITCH_CACHE_TTL_MS;
+                }
+                if attempt < CREATE_ATTEMPTS {
+                    let jitter_ms = self.rng_terway.random_range(0..CREATE_RETRY_MS * 3 / 10);
+                    let op = Op::CreateBackoff {
+                        count,
+                        attempt: attempt + 1,
+                    };
+                    self.nodes[id.0 as usize].slots[slot_index].worker = Worker::Calling;
+                    self.start_op(id, slot_index, op, CREATE_RETRY_MS + jitter_ms);
+                    return;
+                }
+                self.create_failed(id, slot_index);
+            }
+            Op::CreateBackoff { count, attempt } => {
+                slot.worker = Worker::Calling;
+                self.attempt_create(id, slot_index, count, attempt);
+                return;
+            }
+            Op::CreateNoVSwitch => self.create_failed(id, slot_index),
+            Op::Assign { count } => {
+                slot.ips += count;
+                slot.idle += count;
+                let vswitch = slot.vswitch;
+                self.change_idle(vswitch, i64::from(count));
+                self.serve_queue(id, slot_index);
+            }
+            Op::AssignRefused => {
+                slot.inhibit_until_ms = now + INHIBIT_MS;
+                self.mark_waiters_short(id, slot_index, ShortageCause::VSwitchExhausted);
+            }
+            Op::DeleteEni => {
+                let (vswitch, ips, idle) = (slot.vswitch, slot.ips, slot.idle);
+                *slot = Slot {
+                    enabled: slot.enabled,
+                    eni_bucket: slot.eni_bucket,
+                    ip_bucket: slot.ip_bucket,
+                    ..Slot::new()
+                };
+                self.change_idle(vswitch, -i64::from(idle));
+                self.return_addresses(vswitch, ips);
+            }
+        }
+        self.kick(id, slot_index);
+    }
+
+    /// The create failed without an ECS code Terway acts on: the slot goes back to `Init`
+    /// (no inhibit) and retries while requests are queued, paced by its token bucket.
+    fn create_failed(&mut self, node: NodeId, slot_index: usize) {
+        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+        slot.status = SlotStatus::Init;
+        slot.worker = Worker::Idle;
+        self.mark_waiters_short(node, slot_index, ShortageCause::NoVSwitch);
+    }
+
+    /// The pods queued on a slot whose call failed for lack of addresses are now waiting for an
+    /// address the zone does not have. Their requests stay queued until the CNI gives up.
+    fn mark_waiters_short(&mut self, node: NodeId, slot_index: usize, cause: ShortageCause) {
+        let waiting: Vec<PodRef> = self.nodes[node.0 as usize].slots[slot_index]
+            .queue
+            .iter()
+            .filter_map(|request| request.pod)
+            .collect();
+        for pod in waiting {
+            if let Some(id) = self.live_pod(pod) {
+                self.mark_pending_ip(id, Some(cause));
+            }
+        }
+    }
+
+    /// Hands idle addresses of the slot to its queued requests, first come first served.
+    fn serve_queue(&mut self, node: NodeId, slot_index: usize) {
+        let now = self.now();
+        loop {
+            let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+            if slot.idle == 0 || slot.status != SlotStatus::InUse {
+                return;
+            }
+            let Some(request) = slot.queue.pop_front() else {
+                return;
+            };
+            if request.deadline_ms < now {
+                continue;
+            }
+            match request.pod {
+                Some(pod) => {
+                    let Some(id) = self.live_pod(pod) else {
+                        continue;
+                    };
+                    let holds_primary = self.take_idle(node, slot_index);
+                    self.pod_got_address(id, slot_index, holds_primary);
+                }
+                // A top-up request is done once the address exists; it stays idle.
+                None => self.top_up_done(node),
+            }
+        }
+    }
+
+    /// `GetOne`: candidates are `vswitches[zone]` (or eth0's vSwitch when the zone has none);
+    /// each is looked up in the daemon's cache or described; other zones and zero counts are
+    /// skipped; `ordered` takes the largest cached count, anything else a random one.
+    fn pick_vswitch(&mut self, node: NodeId) -> Option<usize> {
+        let now = self.now();
+        let n = &self.nodes[node.0 as usize];
+        let config = &self.scenario.terway_configs[n.daemon.config];
+        let zone_name = &self.scenario.zones[n.zone];
+        let listed = config
+            .vswitches
+            .get(zone_name)
+            .filter(|list| !list.is_empty());
+        let primary = [n.primary_vswitch];
+        let candidates: &[usize] = listed.map_or(&primary, |list| list.as_slice());
+        let mut records: Vec<(usize, u32)> = Vec::with_capacity(candidates.len());
+        let node_zone = n.zone;
+        for &vswitch in candidates {
+            let cached = self.nodes[node.0 as usize].daemon.cache[vswitch]
+                .filter(|entry| entry.expires_ms > now);
+            let available = match cached {
+                Some(entry) => entry.available,
+                None => {
+                    let real = &self.vswitches[vswitch];
+                    // `DescribeVSwitches` on a vSwitch that does not exist yet fails; Terway
+                    // skips it and does not cache the error.
+                    if !real.exists {
+                        continue;
+                    }
+                    let available = real.free();
+                    self.nodes[node.0 as usize].daemon.cache[vswitch] = Some(CacheEntry {
+                        available,
+                        expires_ms: now + VSWITCH_CACHE_TTL_MS,
+                    });
+                    available
+                }
+            };
+            if self.vswitches[vswitch].zone != node_zone || available == 0 {
+                continue;
+            }
+            records.push((vswitch, available));
+        }
+        match config.vswitch_selection {
+            // Terway's sort is not stable; ties keep the listed order here.
+            VSwitchSelection::Ordered => records.sort_by_key(|&(_, available)| {
+                std::cmp::Reverse(available)
+            }),
+            VSwitchSelection::Random => records.shuffle(&mut self.rng_terway),
+        }
+        records.first().map(|&(vswitch, _)| vswitch)
+    }
+
+    /// `Manager.syncPool`: trim idle addresses above `max_pool_size` (plus idle reclaim), then
+    /// top up to `min_pool_size`. The next run comes U[T, 2T) after this one finishes.
+    pub(super) fn pool_sync(&mut self, node: NodeRef, token: u32) {
+        let Some(id) = self.live_node(node) else {
+            return;
+        };
+        let now = self.now();
+        let n = &self.nodes[id.0 as usize];
+        if n.daemon.sync_token != token {
+            return;
+        }
+        // `Usage()` counts addresses being unassigned as idle until they are gone.
+        let (mut idle, mut in_use, mut capacity) = (0u32, 0u32, 0u32);
+        for slot in n.slots.iter().filter(|slot| slot.enabled) {
+            capacity += n.ipv4_per_eni;
+            if slot.status == SlotStatus::InUse {
+                idle += slot.idle + slot.deleting + slot.unassigning;
+                in_use += slot.in_use();
+            }
+        }
+        let (max_pool, min_pool) = (n.daemon.max_pool, n.daemon.min_pool);
+        let mut to_delete = idle.saturating_sub(max_pool) + self.idle_reclaim(id, idle);
+        if to_delete > 0 {
+            let order = self.slot_order(id, true);
+            for &slot_index in &order.slots[..order.len] {
+                if to_delete == 0 {
+                    break;
+                }
+                to_delete -= self.dispose(id, slot_index as usize, to_delete);
+            }
+        }
+        if idle + in_use < capacity && idle < min_pool {
+            let mut queued = 0;
+            for _ in idle..min_pool {
+                let request = Request {
+                    pod: None,
+                    deadline_ms: now + TOP_UP_TIMEOUT_MS,
+                };
+                if let Placement::Queued = self.allocate(id, request) {
+                    queued += 1;
+                }
+            }
+            if queued > 0 {
+                let daemon = &mut self.nodes[id.0 as usize].daemon;
+                daemon.top_up_outstanding = queued;
+                daemon.top_up_token += 1;
+                let token = daemon.top_up_token;
+                self.queue
+                    .schedule(now + TOP_UP_TIMEOUT_MS, Event::TopUpTimeout(node, token));
+                return;
+            }
+        }
+        self.schedule_pool_sync(id);
+    }
+
+    fn schedule_pool_sync(&mut self, node: NodeId) {
+        let config = &self.scenario.terway_configs[self.nodes[node.0 as usize].daemon.config];
+        let period = config.ip_pool_sync_period_ms;
+        let delay = period + self.rng_timers.random_range(0..period.max(1));
+        let node_ref = self.node_ref(node);
+        let daemon = &mut self.nodes[node.0 as usize].daemon;
+        daemon.sync_token += 1;
+        let token = daemon.sync_token;
+        self.queue
+            .schedule_in(delay, Event::PoolSync(node_ref, token));
+    }
+
+    fn top_up_done(&mut self, node: NodeId) {
+        let daemon = &mut self.nodes[node.0 as usize].daemon;
+        if daemon.top_up_outstanding == 0 {
+            return;
+        }
+        daemon.top_up_outstanding -= 1;
+        if daemon.top_up_outstanding == 0 {
+            daemon.top_up_token += 1;
+            self.schedule_pool_sync(node);
+        }
+    }
+
+    pub(super) fn top_up_timeout(&mut self, node: NodeRef, token: u32) {
+        let Some(id) = self.live_node(node) else {
+            return;
+        };
+        let n = &mut self.nodes[id.0 as usize];
+        if n.daemon.top_up_token != token {
+            return;
+        }
+        for slot in &mut n.slots {
+            slot.queue.retain(|request| request.pod.is_some());
+        }
+        n.daemon.top_up_outstanding = 0;
+        n.daemon.top_up_token += 1;
+        self.schedule_pool_sync(id);
+    }
+
+    /// `calculateToDel`'s idle reclaim: once the pool has been untouched for `after`, take up to
+    /// `batch` more of the idle addresses down to `min_pool_size`, once per jittered interval.
+    fn idle_reclaim(&mut self, node: NodeId, idle: u32) -> u32 {
+        let now = self.now();
+        let n = &self.nodes[node.0 as usize];
+        let config = &self.scenario.terway_configs[n.daemon.config];
+        let Some(reclaim) = config.idle_ip_reclaim else {
+            return 0;
+        };
+        let (max_pool, min_pool) = (n.daemon.max_pool, n.daemon.min_pool);
+        let untouched_ms = now.saturating_sub(n.daemon.last_modified_ms);
+        let jittered = |world: &mut Self| {
+            let factor = 1.0 + world.rng_timers.random::<f64>() * reclaim.jitter_factor;
+            now + (reclaim.interval_ms as f64 * factor) as Millis
+        };
+        if untouched_ms < reclaim.after_ms {
+            self.nodes[node.0 as usize].daemon.next_reclaim_ms = None;
+            return 0;
+        }
+        match n.daemon.next_reclaim_ms {
+            None => {
+                let next = jittered(self);
+                self.nodes[node.0 as usize].daemon.next_reclaim_ms = Some(next);
+                0
+            }
+            Some(next) if now >= next => {
+                let next = jittered(self);
+                self.nodes[node.0 as usize].daemon.next_reclaim_ms = Some(next);
+                let above_max = idle.saturating_sub(max_pool);
+                reclaim
+                    .batch_size
+                    .min((idle - above_max).saturating_sub(min_pool))
+            }
+            Some(_) => 0,
+        }
+    }
+
+    /// `Local.Dispose(n)`: delete the whole ENI if `n` covers all its addresses and nothing uses
+    /// or waits on it; otherwise mark idle addresses for unassign. Terway walks "idle" addresses
+    /// in map order, counting the primary (which it skips) and addresses already being deleted,
+    /// so fewer may be marked than the count returned.
+    fn dispose(&mut self, node: NodeId, slot_index: usize, wanted: u32) -> u32 {
+        let now = self.now();
+        let delete_eni_ms = self.scenario.cloud.delete_eni_ms;
+        let node_ref = self.node_ref(node);
+        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+        if slot.status != SlotStatus::InUse {
+            return 0;
+        }
+        let whole = wanted >= slot.ips
+            && slot.in_use() == 0
+            && slot.queue.is_empty()
+            && slot.op.is_none()
+            && slot.unassigning == 0
+            && slot.deleting == 0;
+        if whole {
+            slot.status = SlotStatus::Deleting;
+            slot.worker = Worker::Calling;
+            slot.op = Some(Op::DeleteEni);
+            let start = slot.eni_bucket.ready_at().max(now);
+            slot.eni_bucket.take(start);
+            let ips = slot.ips;
+            self.queue.schedule(
+                start + delete_eni_ms,
+                Event::SlotOpDone(node_ref, slot_index as u8),
+            );
+            return ips;
+        }
+        let mut plain = slot.idle - u32::from(slot.primary_idle);
+        let mut primary = u32::from(slot.primary_idle);
+        let mut already = slot.deleting + slot.unassigning;
+        let visited = wanted.min(plain + primary + already);
+        let mut marked = 0;
+        for _ in 0..visited {
+            let pick = self.rng_terway.random_range(0..plain + primary + already);
+            if pick < plain {
+                plain -= 1;
+                marked += 1;
+            } else if pick < plain + primary {
+                primary -= 1;
+            } else {
+                already -= 1;
+            }
+        }
+        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+        slot.idle -= marked;
+        slot.deleting += marked;
+        let vswitch = slot.vswitch;
+        self.change_idle(vswitch, -i64::from(marked));
+        self.kick_unassign(node, slot_index);
+        visited
+    }
+
+    /// The dispose worker: `UnassignPrivateIpAddresses` in batches of at most 10 (no per-slot
+    /// rate limit on this path).
+    fn kick_unassign(&mut self, node: NodeId, slot_index: usize) {
+        let node_ref = self.node_ref(node);
+        let unassign_ms = self.scenario.cloud.unassign_ips_ms;
+        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
+        if slot.unassigning > 0 || slot.deleting == 0 {
+            return;
+        }
+        let batch = slot.deleting.min(BATCH_MAX);
+        slot.deleting -= batch;
+        slot.unassigning = batch;
+        self.queue.schedule_in(
+            unassign_ms,
+            Event::SlotUnassignDone(node_ref, slot_index as u8),
+        );
+    }
+
+    pub(super) fn slot_unassign_done(&mut self, node: NodeRef, slot_index: usize) {
+        let Some(id) = self.live_node(node) else {
+            return;
+        };
+        let slot = &mut self.nodes[id.0 as usize].slots[slot_index];
+        let batch = std::mem::take(&mut slot.unassigning);
+        slot.ips -= batch;
+        let vswitch = slot.vswitch;
+        self.return_addresses(vswitch, batch);
+        self.kick_unassign(id, slot_index);
+    }
+
+    /// Everything a removed node held goes back to its vSwitches: ENI addresses, addresses
+    /// taken by calls still in flight, and eth0's address.
+    pub(super) fn release_node_addresses(&mut self, node: NodeId) {
+        let primary = self.nodes[node.0 as usize].primary_vswitch;
+        let slots = std::mem::take(&mut self.nodes[node.0 as usize].slots);
+        for slot in &slots {
+            if matches!(
+                slot.status,
+                SlotStatus::InUse | SlotStatus::Deleting
+            ) {
+                self.change_idle(slot.vswitch, -i64::from(slot.idle));
+                self.return_addresses(slot.vswitch, slot.ips);
+            }
+            match slot.op {
+                Some(Op::Create { vswitch, count }) => self.return_addresses(vswitch, count),
+                Some(Op::Assign { count }) => self.return_addresses(slot.vswitch, count),
+                _ => {}
+            }
+        }
+        self.return_addresses(primary, 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_bucket_allows_two_then_one_every_six_seconds() {
+        let mut bucket = TokenBucket::default();
+        assert_eq!(bucket.ready_at(), 0);
+        bucket.take(0);
+        assert_eq!(bucket.ready_at(), 0);
+        bucket.take(0);
+        assert_eq!(bucket.ready_at(), 6_000);
+        bucket.take(6_000);
+        assert_eq!(bucket.ready_at(), 12_000);
+        // A long pause refills the burst, but never beyond two.
+        bucket.take(60_000);
+        assert_eq!(bucket.ready_at(), 60_000);
+        bucket.take(60_000);
+        assert_eq!(bucket.ready_at(), 66_000);
+    }
+}

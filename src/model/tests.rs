@@ -1,0 +1,353 @@
+//! Model tests on scenarios built in code. Every expected number is worked out by hand from
+//! the Terway behaviour in the domain notes; the comments show the arithmetic.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::*;
+use crate::catalog::{self, InstanceType};
+use crate::scenario::{
+    Action, Amount, CloudTimings, Curve, EniSelection, HOUR_MS, MINUTE_MS, NodePoolSpec,
+    PodManagement, Replicated, SECOND_MS, TerwayConfig, VSwitchSelection, VSwitchSpec,
+    WorkloadKind, WorkloadSpec,
+};
+
+const CUSTOM: &str = "ecs.test.custom";
+
+/// One zone `z1` (plus `z2` when a vSwitch names it), no pool, no workload: tests add them.
+fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario {
+    let mut zones: Vec<String> = vswitches.iter().map(|v| v.1.to_string()).collect();
+    zones.push("z1".into());
+    zones.sort();
+    zones.dedup();
+    let zone_index = |name: &str| zones.iter().position(|z| z == name).expect("zone");
+    let specs: Vec<VSwitchSpec> = vswitches
+        .iter()
+        .map(|&(id, zone, cidr, used_by_others)| VSwitchSpec {
+            id: id.into(),
+            zone: zone_index(zone),
+            cidr: cidr.parse().expect("cidr"),
+            used_by_others,
+            created_at_ms: None,
+        })
+        .collect();
+    let index = |id: &str| specs.iter().position(|v| v.id == id).expect("vswitch");
+    let mut config_vswitches = BTreeMap::new();
+    config_vswitches.insert("z1".to_string(), listed.iter().map(|id| index(id)).collect());
+    let mut instance_types = catalog::builtin();
+    instance_types.insert(
+        CUSTOM.into(),
+        InstanceType {
+            name: CUSTOM.into(),
+            vcpu: 64,
+            memory_mib: 256 * 1024,
+            eni_quantity: 5,
+            ipv4_per_eni: 15,
+        },
+    );
+    Scenario {
+        name: "test".into(),
+        source: PathBuf::from("test.toml"),
+        horizon_ms: 6 * HOUR_MS,
+        seed: 1,
+        runs: 1,
+        sample_interval_ms: MINUTE_MS,
+        vpc_cidrs: Vec::new(),
+        zones,
+        vswitches: specs,
+        terway_configs: vec![TerwayConfig {
+            vswitches: config_vswitches,
+            vswitch_selection: VSwitchSelection::Ordered,
+            eni_selection: EniSelection::MostIps,
+            max_pool_size: 0,
+            min_pool_size: 0,
+            min_eni: 0,
+            max_eni: 0,
+            ip_pool_sync_period_ms: 120 * SECOND_MS,
+            idle_ip_reclaim: None,
+        }],
+        cloud: CloudTimings {
+            create_eni_ms: 3 * SECOND_MS,
+            assign_ips_ms: SECOND_MS,
+            unassign_ips_ms: SECOND_MS,
+            delete_eni_ms: 7 * SECOND_MS,
+            api_error_ms: 500,
+        },
+        instance_types,
+        nodepools: Vec::new(),
+        workloads: Vec::new(),
+        actions: Vec::new(),
+    }
+}
+
+fn add_pool(s: &mut Scenario, name: &str, instance_type: &str, node_vswitch: &str, nodes: u32) {
+    let vswitch = s.vswitches.iter().position(|v| v.id == node_vswitch).expect("vswitch");
+    s.nodepools.push(NodePoolSpec {
+        name: name.into(),
+        instance_type: instance_type.into(),
+        zones: vec![s.vswitches[vswitch].zone],
+        node_vswitch: vec![vswitch],
+        nodes,
+        min_nodes: nodes,
+        max_nodes: nodes,
+        boot_time_ms: 2 * MINUTE_MS,
+        max_pods: 0,
+    });
+}
+
+fn add_deployment(s: &mut Scenario, pool: Option<usize>, points: &[(Millis, f64)]) {
+    s.workloads.push(WorkloadSpec {
+        name: format!("w{}", s.workloads.len()),
+        kind: WorkloadKind::Deployment(Replicated {
+            replicas: Curve {
+                points: points.to_vec(),
+            },
+            daily_swing: 0.0,
+            rollout_every_ms: None,
+            max_surge: Amount::Percent(25.0),
+            max_unavailable: Amount::Percent(25.0),
+            pod_management: PodManagement::OrderedReady,
+        }),
+        nodepool: pool,
+        cpu_millis: 0,
+        memory_mib: 0,
+    });
+}
+
+fn run(s: &Scenario) -> RunResult {
+    World::new(s, 0).run()
+}
+
+fn last(series: &[u32]) -> u32 {
+    *series.last().expect("samples")
+}
+
+/// Used addresses per vSwitch at the last sample.
+fn used_at_end(s: &Scenario, result: &RunResult) -> Vec<u32> {
+    let n = s.vswitches.len();
+    result.samples.vswitch_used[result.samples.vswitch_used.len() - n..].to_vec()
+}
+
+// A /24 has 252 usable addresses. One node takes one for eth0, so pods can have 251. With
+// max_pool_size = 0 every pod costs exactly one address (a new ENI's first call asks for one,
+// its primary, which the pod gets). Replicas ramp 0 -> 300 over 300 minutes: the target rounds
+// to k at (k - 0.5) min, a multiple of the 15 s resolution, so pod k is created then. Pod 251
+// is created at 250.5 min = 15 030 s; its assign call starts 300 ms later (gather) and takes the
+// last address: full at 15 030.3 s. Pod 252 is created at 15 090 s, its call starts at
+// 15 090.3 s and is refused after 500 ms: the shortage is at 15 090.8 s.
+#[test]
+fn linear_ramp_runs_short_exactly_when_pods_exceed_usable_addresses() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", "ecs.g7.32xlarge", "vsw-a", 1);
+    add_deployment(&mut s, None, &[(0, 0.0), (300 * MINUTE_MS, 300.0)]);
+    let result = run(&s);
+    assert_eq!(result.vswitches[0].full_at_ms, Some(15_030_300));
+    assert_eq!(result.zones[0].first_shortage_ms, Some(15_090_800));
+    assert_eq!(
+        result.zones[0].first_shortage_cause,
+        Some(ShortageCause::VSwitchExhausted)
+    );
+    assert_eq!(result.vswitches[0].peak_used, 252);
+    // By the horizon 300 pods are wanted and 251 run: 49 wait for an address.
+    assert_eq!(last(&result.samples.pods_running), 251);
+    assert_eq!(last(&result.samples.pods_pending_ip), 49);
+    // Demand is what the zone would hold with unlimited addresses: 1 eth0 + 300 pods.
+    assert_eq!(result.zones[0].peak_demand, 301);
+}
+
+// The same ramp stopping at 251 pods never runs short.
+#[test]
+fn linear_ramp_that_fits_never_runs_short() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", "ecs.g7.32xlarge", "vsw-a", 1);
+    add_deployment(&mut s, None, &[(0, 0.0), (251 * MINUTE_MS, 251.0)]);
+    let result = run(&s);
+    assert_eq!(result.zones[0].first_shortage_ms, None);
+    assert_eq!(result.vswitches[0].full_at_ms, Some(15_030_300));
+    assert_eq!(last(&result.samples.pods_pending_ip), 0);
+}
+
+// A /27 has 28 usable addresses. Two nodes in two pools take 2 for eth0. With
+// min_pool_size = max_pool_size = 5 each node tops up to 5 idle at start: 12 used. At 1 h,
+// 22 pods come to node b: 5 take its idle addresses, the other 17 need 17 of the 16 left.
+// In the end the vSwitch is full (28 = 2 + 5 idle on a + 21 pods on b), one pod waits, and node
+// a still holds 5 idle addresses no other node can use.
+#[test]
+fn pool_watermarks_strand_addresses_on_other_nodes() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/27", 0)], &["vsw-a"]);
+    s.terway_configs[0].min_pool_size = 5;
+    s.terway_configs[0].max_pool_size = 5;
+    add_pool(&mut s, "a", CUSTOM, "vsw-a", 1);
+    add_pool(&mut s, "b", CUSTOM, "vsw-a", 1);
+    add_deployment(&mut s, Some(1), &[(0, 0.0), (HOUR_MS, 0.0), (HOUR_MS + 1, 22.0)]);
+    let result = run(&s);
+    assert_eq!(used_at_end(&s, &result), vec![28]);
+    assert_eq!(last(&result.samples.zone_idle), 5);
+    assert_eq!(last(&result.samples.pods_running), 21);
+    assert_eq!(last(&result.samples.pods_pending_ip), 1);
+    assert!(result.zones[0].first_shortage_ms.is_some());
+
+    // Without pools the same 22 pods need 2 + 22 = 24 addresses of 28: no shortage.
+    s.terway_configs[0].min_pool_size = 0;
+    s.terway_configs[0].max_pool_size = 0;
+    let result = run(&s);
+    assert_eq!(result.zones[0].first_shortage_ms, None);
+    assert_eq!(used_at_end(&s, &result), vec![24]);
+    assert_eq!(last(&result.samples.pods_running), 22);
+}
+
+// vsw-a has 252 free, vsw-b 252 - 7 = 245; eth0 sits on vsw-c, which Terway does not list.
+// Wave 1 (15 pods at 0 s) fills a new ENI: the cache is empty, so both are described and the
+// ENI goes to vsw-a (252 > 245). vsw-a now truly has 237 free, fewer than vsw-b, but wave 2
+// (15 pods at 2 min) still sees the cached 252 and puts its new ENI on vsw-a too. Wave 3 (at
+// 12 min, after the 10 minute TTL) sees fresh counts, 222 against 245, and goes to vsw-b.
+#[test]
+fn a_new_eni_lands_on_the_vswitch_with_most_cached_free_addresses() {
+    let mut s = scenario(
+        &[
+            ("vsw-a", "z1", "10.0.0.0/24", 0),
+            ("vsw-b", "z1", "10.0.1.0/24", 7),
+            ("vsw-c", "z1", "10.0.2.0/24", 0),
+        ],
+        &["vsw-b", "vsw-a"],
+    );
+    add_pool(&mut s, "workers", CUSTOM, "vsw-c", 1);
+    let wave = |at: Millis, count: f64| [(at, count - 15.0), (at + 1, count)];
+    let mut points = vec![(0, 15.0)];
+    points.extend(wave(2 * MINUTE_MS, 30.0));
+    points.extend(wave(12 * MINUTE_MS, 45.0));
+    add_deployment(&mut s, None, &points);
+    let result = run(&s);
+    assert_eq!(used_at_end(&s, &result), vec![30, 15, 1]);
+    assert_eq!(result.zones[0].first_shortage_ms, None);
+
+    // With `random`, seeds disagree on where ENIs go.
+    s.terway_configs[0].vswitch_selection = VSwitchSelection::Random;
+    let placements: BTreeSet<Vec<u32>> = (0..12)
+        .map(|seed| {
+            s.seed = seed;
+            used_at_end(&s, &run(&s))
+        })
+        .collect();
+    assert!(placements.len() > 1, "random selection always chose the same");
+}
+
+use std::collections::BTreeSet;
+
+/// The expansion runbook on a zone whose only vSwitch, a /27 (28 addresses), runs dry: one node
+/// (eth0 takes 1) wants 30 pods; 27 fit, 3 wait. At 2 h an operator adds vsw-b (`zone`), lists it
+/// in `eni-config` and, if `restart`, restarts Terway 10 minutes later.
+fn runbook(instance_type: &str, zone: &str, restart: bool) -> (Scenario, RunResult) {
+    let mut s = scenario(
+        &[
+            ("vsw-a", "z1", "10.0.0.0/27", 0),
+            ("vsw-b", zone, "10.0.32.0/24", 0),
+        ],
+        &["vsw-a"],
+    );
+    s.vswitches[1].created_at_ms = Some(2 * HOUR_MS);
+    let mut expanded = s.terway_configs[0].clone();
+    expanded.vswitches.insert("z1".into(), vec![0, 1]);
+    s.terway_configs.push(expanded);
+    s.actions.push(Action {
+        at_ms: 2 * HOUR_MS,
+        kind: ActionKind::AddVSwitch(1),
+        file_index: 0,
+    });
+    s.actions.push(Action {
+        at_ms: 2 * HOUR_MS,
+        kind: ActionKind::SetTerway(1),
+        file_index: 1,
+    });
+    if restart {
+        s.actions.push(Action {
+            at_ms: 2 * HOUR_MS + 10 * MINUTE_MS,
+            kind: ActionKind::RestartTerway,
+            file_index: 2,
+        });
+    }
+    add_pool(&mut s, "workers", instance_type, "vsw-a", 1);
+    add_deployment(&mut s, None, &[(0, 30.0)]);
+    let result = run(&s);
+    (s, result)
+}
+
+/// 4 ENIs: 3 secondary slots of 15. Two fill with vsw-a's 27 addresses (15 + 12); one is free.
+const FREE_SLOT: &str = CUSTOM;
+/// ecs.g7.large-like: 3 ENIs, 2 secondary slots of 15... use a custom type with 3 ENIs.
+const NO_FREE_SLOT: &str = "ecs.test.two-slots";
+
+fn with_two_slot_type(s: &mut Scenario) {
+    s.instance_types.insert(
+        NO_FREE_SLOT.into(),
+        InstanceType {
+            name: NO_FREE_SLOT.into(),
+            vcpu: 16,
+            memory_mib: 64 * 1024,
+            eni_quantity: 3,
+            ipv4_per_eni: 15,
+        },
+    );
+}
+
+#[test]
+fn the_expansion_runbook_clears_waiting_pods_when_done_right() {
+    let (s, result) = runbook(FREE_SLOT, "z1", true);
+    let shortage = result.zones[0].first_shortage_ms.expect("vsw-a runs dry");
+    assert!(shortage < 2 * HOUR_MS);
+    // Before the fix: 27 running, 3 waiting (the sample at 1 h).
+    assert_eq!(result.samples.pods_pending_ip[60], 3);
+    assert_eq!(result.samples.pods_running[60], 27);
+    // After the restart the free slot gets a new ENI on vsw-b for the 3 pods.
+    assert_eq!(last(&result.samples.pods_pending_ip), 0);
+    assert_eq!(last(&result.samples.pods_running), 30);
+    assert_eq!(used_at_end(&s, &result), vec![28, 3]);
+}
+
+#[test]
+fn the_runbook_does_nothing_without_the_restart() {
+    let (s, result) = runbook(FREE_SLOT, "z1", false);
+    assert_eq!(last(&result.samples.pods_pending_ip), 3);
+    assert_eq!(used_at_end(&s, &result), vec![28, 0]);
+}
+
+#[test]
+fn the_runbook_does_nothing_with_a_vswitch_in_another_zone() {
+    let (s, result) = runbook(FREE_SLOT, "z2", true);
+    assert_eq!(last(&result.samples.pods_pending_ip), 3);
+    assert_eq!(used_at_end(&s, &result), vec![28, 0]);
+}
+
+#[test]
+fn the_runbook_does_nothing_without_a_free_eni_slot() {
+    // Build the runbook scenario by hand with the two-slot type.
+    let (mut s, _) = runbook(FREE_SLOT, "z1", true);
+    with_two_slot_type(&mut s);
+    s.nodepools[0].instance_type = NO_FREE_SLOT.into();
+    let result = run(&s);
+    // 2 slots x 15 = 30 pods could fit the node, but its two ENIs are on vsw-a, which is full.
+    assert_eq!(last(&result.samples.pods_pending_ip), 3);
+    assert_eq!(used_at_end(&s, &result), vec![28, 0]);
+}
+
+// Determinism inside the model: the same run twice gives the same result, a different seed
+// with random choices a different one.
+#[test]
+fn runs_are_repeatable() {
+    let mut s = scenario(
+        &[
+            ("vsw-a", "z1", "10.0.0.0/24", 0),
+            ("vsw-b", "z1", "10.0.1.0/24", 0),
+        ],
+        &["vsw-a", "vsw-b"],
+    );
+    s.terway_configs[0].vswitch_selection = VSwitchSelection::Random;
+    s.terway_configs[0].max_pool_size = 5;
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 3);
+    add_deployment(&mut s, None, &[(0, 10.0), (3 * HOUR_MS, 120.0)]);
+    let first = World::new(&s, 0).run();
+    let again = World::new(&s, 0).run();
+    assert_eq!(first, again);
+    let other = World::new(&s, 1).run();
+    assert_ne!(first.samples, other.samples);
+}

@@ -1,0 +1,543 @@
+//! Turns the runs of a scenario into percentiles, CSV files and a summary table.
+//!
+//! Aggregation is pure (runs in, rows out) and sequential over runs taken in run order, so the
+//! bytes written do not depend on how many threads ran the runs. Only [`write_reports`]
+//! touches the file system, and it swaps a finished folder into place so that a failed run
+//! never leaves a half-written report where a good one was.
+
+pub mod csv;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::model::{RunResult, ShortageCause, bucket_floor};
+use crate::scenario::{Millis, Scenario, format_duration};
+
+/// Percentile by nearest rank over values sorted ascending: the smallest value with at least
+/// `p`% of the values at or below it.
+pub fn nearest_rank<T: Copy>(sorted: &[T], percentile: f64) -> T {
+    assert!(!sorted.is_empty(), "a percentile of nothing");
+    let rank = (percentile / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Percentile of event times where a run without the event counts as never (`None`, later
+/// than any time). `None` when the percentile falls on a run that never saw it.
+pub fn time_percentile(times: &[Option<Millis>], percentile: f64) -> Option<Millis> {
+    let mut sorted: Vec<Millis> = times.iter().map(|t| t.unwrap_or(Millis::MAX)).collect();
+    sorted.sort_unstable();
+    Some(nearest_rank(&sorted, percentile)).filter(|&t| t != Millis::MAX)
+}
+
+fn value_percentile(values: impl Iterator<Item = u32>, percentile: f64) -> u32 {
+    let mut sorted: Vec<u32> = values.collect();
+    sorted.sort_unstable();
+    nearest_rank(&sorted, percentile)
+}
+
+/// Fraction of runs where something happened.
+fn fraction(times: &[Option<Millis>]) -> f64 {
+    times.iter().filter(|t| t.is_some()).count() as f64 / times.len() as f64
+}
+
+/// One row of `zones.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneRow {
+    /// Zone name.
+    pub zone: String,
+    /// Addresses the cluster can take from the zone's vSwitches by the horizon.
+    pub usable_ips: u32,
+    /// The same at the start (before any `add_vswitch`).
+    pub usable_ips_at_start: u32,
+    /// Peak addresses held, median run.
+    pub peak_used_p50: u32,
+    /// Peak addresses held, 90th percentile run.
+    pub peak_used_p90: u32,
+    /// First shortage, percentiles over runs (never = `None`).
+    pub first_shortage_p10_ms: Option<Millis>,
+    /// Median.
+    pub first_shortage_p50_ms: Option<Millis>,
+    /// 90th percentile.
+    pub first_shortage_p90_ms: Option<Millis>,
+    /// Fraction of runs with a shortage.
+    pub shortage_runs: f64,
+    /// Most common cause of the first shortage.
+    pub shortage_cause: Option<ShortageCause>,
+    /// Peak demand (held + waiting), 90th percentile run.
+    pub peak_demand_p90: u32,
+    /// Peak pods waiting for an address in the zone, 90th percentile run.
+    pub peak_pods_pending_ip_p90: u32,
+}
+
+/// One row of `vswitches.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VSwitchRow {
+    /// `vsw-...`
+    pub vswitch: String,
+    /// Its zone.
+    pub zone: String,
+    /// Its block.
+    pub cidr: String,
+    /// Addresses the cluster can take.
+    pub usable_ips: u32,
+    /// Peak addresses held, median run.
+    pub peak_used_p50: u32,
+    /// Peak addresses held, 90th percentile run.
+    pub peak_used_p90: u32,
+    /// First time with no free address, percentiles over runs.
+    pub full_p10_ms: Option<Millis>,
+    /// Median.
+    pub full_p50_ms: Option<Millis>,
+    /// 90th percentile.
+    pub full_p90_ms: Option<Millis>,
+    /// Fraction of runs where it filled up.
+    pub full_runs: f64,
+    /// When an `add_vswitch` action created it.
+    pub created_at_ms: Option<Millis>,
+}
+
+/// Percentiles of a sampled series at one sample time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spread {
+    /// 10th percentile over runs.
+    pub p10: u32,
+    /// Median.
+    pub p50: u32,
+    /// 90th percentile.
+    pub p90: u32,
+}
+
+fn spread(values: impl Iterator<Item = u32>) -> Spread {
+    let mut sorted: Vec<u32> = values.collect();
+    sorted.sort_unstable();
+    Spread {
+        p10: nearest_rank(&sorted, 10.0),
+        p50: nearest_rank(&sorted, 50.0),
+        p90: nearest_rank(&sorted, 90.0),
+    }
+}
+
+/// Everything the reports say, aggregated over runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Base seed.
+    pub seed: u64,
+    /// Runs aggregated.
+    pub runs: u32,
+    /// Horizon.
+    pub horizon_ms: Millis,
+    /// One per zone, in scenario order.
+    pub zones: Vec<ZoneRow>,
+    /// One per vSwitch, in scenario order.
+    pub vswitches: Vec<VSwitchRow>,
+    /// Sample times.
+    pub times_ms: Vec<Millis>,
+    /// `[sample][vswitch]` used addresses.
+    pub vswitch_used: Vec<Vec<Spread>>,
+    /// `[sample][vswitch]` idle addresses.
+    pub vswitch_idle: Vec<Vec<Spread>>,
+    /// `[sample][zone]` idle addresses in node pools.
+    pub zone_idle: Vec<Vec<Spread>>,
+    /// Ready nodes per sample.
+    pub nodes: Vec<Spread>,
+    /// Pods with an address per sample.
+    pub pods_running: Vec<Spread>,
+    /// Pods waiting for an address per sample.
+    pub pods_pending_ip: Vec<Spread>,
+    /// Unschedulable pods per sample.
+    pub pods_unschedulable: Vec<Spread>,
+    /// Most pods waiting at once, percentiles over runs.
+    pub max_pods_pending_ip: Spread,
+    /// Time from a pod's first CNI ADD to its address over all runs: p50 and p99.
+    pub ip_wait_p50_ms: Option<Millis>,
+    /// 99th percentile.
+    pub ip_wait_p99_ms: Option<Millis>,
+    /// Events handled in all runs.
+    pub events: u64,
+    /// Node launches refused for lack of an eth0 address, over all runs.
+    pub node_launch_failures: u64,
+}
+
+/// Aggregates runs (in run order) into a summary.
+pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
+    assert!(!runs.is_empty(), "at least one run");
+    let zones = scenario
+        .zones
+        .iter()
+        .enumerate()
+        .map(|(zone, name)| zone_row(scenario, runs, zone, name))
+        .collect();
+    let vswitches = scenario
+        .vswitches
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            let full: Vec<Option<Millis>> =
+                runs.iter().map(|r| r.vswitches[index].full_at_ms).collect();
+            let peaks = || runs.iter().map(|r| r.vswitches[index].peak_used);
+            VSwitchRow {
+                vswitch: spec.id.clone(),
+                zone: scenario.zones[spec.zone].clone(),
+                cidr: spec.cidr.to_string(),
+                usable_ips: spec.usable_ips(),
+                peak_used_p50: value_percentile(peaks(), 50.0),
+                peak_used_p90: value_percentile(peaks(), 90.0),
+                full_p10_ms: time_percentile(&full, 10.0),
+                full_p50_ms: time_percentile(&full, 50.0),
+                full_p90_ms: time_percentile(&full, 90.0),
+                full_runs: fraction(&full),
+                created_at_ms: spec.created_at_ms,
+            }
+        })
+        .collect();
+    let times_ms = runs[0].samples.times_ms.clone();
+    for run in runs {
+        assert_eq!(run.samples.times_ms, times_ms, "runs sample at the same times");
+    }
+    let per_entity = |count: usize, series: fn(&RunResult) -> &Vec<u32>| {
+        (0..times_ms.len())
+            .map(|sample| {
+                (0..count)
+                    .map(|entity| spread(runs.iter().map(|r| series(r)[sample * count + entity])))
+                    .collect()
+            })
+            .collect()
+    };
+    let per_sample = |series: fn(&RunResult) -> &Vec<u32>| {
+        (0..times_ms.len())
+            .map(|sample| spread(runs.iter().map(|r| series(r)[sample])))
+            .collect()
+    };
+    let (ip_wait_p50_ms, ip_wait_p99_ms) = ip_wait_percentiles(runs);
+    let vswitch_used = per_entity(scenario.vswitches.len(), |r| &r.samples.vswitch_used);
+    let vswitch_idle = per_entity(scenario.vswitches.len(), |r| &r.samples.vswitch_idle);
+    let zone_idle = per_entity(scenario.zones.len(), |r| &r.samples.zone_idle);
+    let nodes = per_sample(|r| &r.samples.nodes);
+    let pods_running = per_sample(|r| &r.samples.pods_running);
+    let pods_pending_ip = per_sample(|r| &r.samples.pods_pending_ip);
+    let pods_unschedulable = per_sample(|r| &r.samples.pods_unschedulable);
+    Summary {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        runs: runs.len() as u32,
+        horizon_ms: scenario.horizon_ms,
+        zones,
+        vswitches,
+        times_ms,
+        vswitch_used,
+        vswitch_idle,
+        zone_idle,
+        nodes,
+        pods_running,
+        pods_pending_ip,
+        pods_unschedulable,
+        max_pods_pending_ip: spread(runs.iter().map(|r| r.max_pods_pending_ip)),
+        ip_wait_p50_ms,
+        ip_wait_p99_ms,
+        events: runs.iter().map(|r| r.events).sum(),
+        node_launch_failures: runs.iter().map(|r| u64::from(r.node_launch_failures)).sum(),
+    }
+}
+
+fn zone_row(scenario: &Scenario, runs: &[RunResult], zone: usize, name: &str) -> ZoneRow {
+    let in_zone = || scenario.vswitches.iter().filter(|v| v.zone == zone);
+    let shortage: Vec<Option<Millis>> = runs
+        .iter()
+        .map(|r| r.zones[zone].first_shortage_ms)
+        .collect();
+    let peaks = || runs.iter().map(|r| r.zones[zone].peak_used);
+    let mut causes: Vec<ShortageCause> = runs
+        .iter()
+        .filter_map(|r| r.zones[zone].first_shortage_cause)
+        .collect();
+    causes.sort_unstable();
+    // The most common cause; ties go to the one listed first in `ShortageCause`.
+    let shortage_cause = causes
+        .chunk_by(|a, b| a == b)
+        .max_by_key(|group| (group.len(), std::cmp::Reverse(group[0])))
+        .map(|group| group[0]);
+    ZoneRow {
+        zone: name.to_string(),
+        usable_ips: in_zone().map(|v| v.usable_ips()).sum(),
+        usable_ips_at_start: in_zone()
+            .filter(|v| v.created_at_ms.is_none())
+            .map(|v| v.usable_ips())
+            .sum(),
+        peak_used_p50: value_percentile(peaks(), 50.0),
+        peak_used_p90: value_percentile(peaks(), 90.0),
+        first_shortage_p10_ms: time_percentile(&shortage, 10.0),
+        first_shortage_p50_ms: time_percentile(&shortage, 50.0),
+        first_shortage_p90_ms: time_percentile(&shortage, 90.0),
+        shortage_runs: fraction(&shortage),
+        shortage_cause,
+        peak_demand_p90: value_percentile(runs.iter().map(|r| r.zones[zone].peak_demand), 90.0),
+        peak_pods_pending_ip_p90: value_percentile(
+            runs.iter().map(|r| r.zones[zone].peak_pending_ip),
+            90.0,
+        ),
+    }
+}
+
+/// p50 and p99 of the address wait over all pods of all runs, from the merged histograms.
+fn ip_wait_percentiles(runs: &[RunResult]) -> (Option<Millis>, Option<Millis>) {
+    let buckets = runs
+        .iter()
+        .map(|r| r.ip_wait_histogram.len())
+        .max()
+        .unwrap_or(0);
+    let mut merged = vec![0u64; buckets];
+    for run in runs {
+        for (total, count) in merged.iter_mut().zip(&run.ip_wait_histogram) {
+            *total += count;
+        }
+    }
+    let pods: u64 = merged.iter().sum();
+    if pods == 0 {
+        return (None, None);
+    }
+    let at = |percentile: f64| {
+        let rank = ((percentile / 100.0 * pods as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        merged
+            .iter()
+            .position(|&count| {
+                seen += count;
+                seen >= rank
+            })
+            .map(bucket_floor)
+    };
+    (at(50.0), at(99.0))
+}
+
+/// Seconds for CSV cells: whole seconds, or with milliseconds when there are any.
+pub fn seconds(ms: Millis) -> String {
+    if ms % 1000 == 0 {
+        format!("{}", ms / 1000)
+    } else {
+        format!("{}.{:03}", ms / 1000, ms % 1000)
+    }
+}
+
+/// The summary table printed after a run.
+pub fn summary_table(summary: &Summary) -> String {
+    let mut out = String::new();
+    let when = |t: Option<Millis>| t.map_or_else(|| "never".to_string(), format_duration);
+    let _ = writeln!(
+        out,
+        "scenario {}: {} runs, seed {}, horizon {}",
+        summary.scenario,
+        summary.runs,
+        summary.seed,
+        format_duration(summary.horizon_ms)
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<18} {:>8} {:>15}  {:<36} {:>10}",
+        "zone", "usable", "peak used p50/90", "first shortage p10 / p50 / p90", "runs short"
+    );
+    for zone in &summary.zones {
+        let _ = writeln!(
+            out,
+            "{:<18} {:>8} {:>15}  {:<36} {:>9.0}%",
+            zone.zone,
+            zone.usable_ips,
+            format!("{} / {}", zone.peak_used_p50, zone.peak_used_p90),
+            format!(
+                "{} / {} / {}",
+                when(zone.first_shortage_p10_ms),
+                when(zone.first_shortage_p50_ms),
+                when(zone.first_shortage_p90_ms)
+            ),
+            zone.shortage_runs * 100.0
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<18} {:<18} {:>8} {:>15}  {:<36} {:>10}",
+        "vSwitch", "zone", "usable", "peak used p50/90", "full p10 / p50 / p90", "runs full"
+    );
+    for vswitch in &summary.vswitches {
+        let _ = writeln!(
+            out,
+            "{:<18} {:<18} {:>8} {:>15}  {:<36} {:>9.0}%",
+            vswitch.vswitch,
+            vswitch.zone,
+            vswitch.usable_ips,
+            format!("{} / {}", vswitch.peak_used_p50, vswitch.peak_used_p90),
+            format!(
+                "{} / {} / {}",
+                when(vswitch.full_p10_ms),
+                when(vswitch.full_p50_ms),
+                when(vswitch.full_p90_ms)
+            ),
+            vswitch.full_runs * 100.0
+        );
+    }
+    let _ = writeln!(out);
+    let m = summary.max_pods_pending_ip;
+    let _ = writeln!(
+        out,
+        "most pods waiting for an address at once: p10 {} / p50 {} / p90 {}",
+        m.p10, m.p50, m.p90
+    );
+    let wait = |t: Option<Millis>| t.map_or_else(|| "-".to_string(), format_duration);
+    let _ = writeln!(
+        out,
+        "pod address wait (first CNI ADD to address): p50 {} / p99 {}",
+        wait(summary.ip_wait_p50_ms),
+        wait(summary.ip_wait_p99_ms)
+    );
+    if summary.node_launch_failures > 0 {
+        let _ = writeln!(
+            out,
+            "node launches refused for lack of an eth0 address: {} over all runs",
+            summary.node_launch_failures
+        );
+    }
+    out
+}
+
+/// Why reports could not be written. Fatal for the command; the previous report is intact.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct ReportError {
+    /// The path that failed.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Checks, before any work, that `dir` can become a report folder.
+pub fn check_output_dir(dir: &Path) -> Result<(), ReportError> {
+    let error = |message: String| ReportError {
+        path: dir.to_path_buf(),
+        message,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(error("the output path exists and is not a folder".into()));
+    }
+    if dir.is_dir() && !dir.join(MARKER).exists() {
+        let empty = std::fs::read_dir(dir)
+            .map(|mut entries| entries.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(error(
+                "the folder exists and is not a planner report; refusing to replace it (choose another --out)".into(),
+            ));
+        }
+    }
+    let parent = parent_of(dir);
+    std::fs::create_dir_all(&parent).map_err(|e| error(format!("cannot create its parent: {e}")))?;
+    let probe = parent.join(format!(".planner-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| error(format!("the folder is not writable: {e}")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Every report folder holds this file, so that only report folders are ever replaced.
+pub const MARKER: &str = ".planner-report";
+
+fn parent_of(dir: &Path) -> PathBuf {
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `files` (name, bytes) as the folder `dir`: first into a temporary folder beside it,
+/// then swapped into place, so `dir` always holds either the old report or the new one whole.
+pub fn write_reports(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ReportError> {
+    let parent = parent_of(dir);
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
+    let pid = std::process::id();
+    let staging = parent.join(format!(".{name}.tmp-{pid}"));
+    let retired = parent.join(format!(".{name}.old-{pid}"));
+    let error = |path: &Path, e: std::io::Error| ReportError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| error(&staging, e))?;
+    let marker = (MARKER, b"written by planner; this folder is replaced by the next run\n".to_vec());
+    for (file, bytes) in files.iter().chain(std::iter::once(&marker)) {
+        let path = staging.join(file);
+        if let Err(e) = std::fs::write(&path, bytes) {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(error(&path, e));
+        }
+    }
+    let had_old = dir.exists();
+    if had_old {
+        std::fs::rename(dir, &retired).map_err(|e| error(dir, e))?;
+    }
+    if let Err(e) = std::fs::rename(&staging, dir) {
+        if had_old {
+            let _ = std::fs::rename(&retired, dir);
+        }
+        return Err(error(dir, e));
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&retired);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        assert_eq!(nearest_rank(&values, 10.0), 1);
+        assert_eq!(nearest_rank(&values, 50.0), 5);
+        assert_eq!(nearest_rank(&values, 90.0), 9);
+        assert_eq!(nearest_rank(&values, 100.0), 10);
+        assert_eq!(nearest_rank(&[7], 10.0), 7);
+    }
+
+    #[test]
+    fn never_counts_as_later_than_any_time() {
+        let times = [Some(5), None, Some(1), None, None];
+        assert_eq!(time_percentile(&times, 10.0), Some(1));
+        assert_eq!(time_percentile(&times, 40.0), Some(5));
+        // Most runs never see it: the median is empty.
+        assert_eq!(time_percentile(&times, 50.0), None);
+        assert_eq!(fraction(&times), 0.4);
+    }
+
+    #[test]
+    fn seconds_keep_milliseconds_only_when_present() {
+        assert_eq!(seconds(0), "0");
+        assert_eq!(seconds(120_000), "120");
+        assert_eq!(seconds(1_300), "1.300");
+        assert_eq!(seconds(45), "0.045");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_report_whole() {
+        let base = std::env::temp_dir().join(format!("planner-report-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let dir = base.join("out");
+        write_reports(&dir, &[("a.csv", b"old".to_vec())]).expect("first write");
+        // A file name that cannot be created fails the second write midway.
+        let bad = write_reports(
+            &dir,
+            &[("a.csv", b"new".to_vec()), ("no/such/dir.csv", b"x".to_vec())],
+        );
+        assert!(bad.is_err());
+        assert_eq!(std::fs::read(dir.join("a.csv")).expect("old file"), b"old");
+        write_reports(&dir, &[("a.csv", b"new".to_vec())]).expect("second write");
+        assert_eq!(std::fs::read(dir.join("a.csv")).expect("new file"), b"new");
+        let leftovers = std::fs::read_dir(&base).expect("base").count();
+        assert_eq!(leftovers, 1, "no staging folders left behind");
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}

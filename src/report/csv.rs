@@ -1,0 +1,190 @@
+//! The CSV files, as pure functions from a summary to bytes. Column order is fixed by the
+//! row structs; numbers have fixed formats, so equal summaries give equal bytes.
+
+use serde::Serialize;
+
+use super::{Summary, seconds};
+use crate::model::ShortageCause;
+use crate::scenario::Millis;
+
+fn cell(time: Option<Millis>) -> String {
+    time.map(seconds).unwrap_or_default()
+}
+
+fn cause_name(cause: Option<ShortageCause>) -> &'static str {
+    match cause {
+        None => "",
+        Some(ShortageCause::VSwitchExhausted) => "assign_ip_not_enough",
+        Some(ShortageCause::NoVSwitch) => "no_vswitch_for_new_eni",
+        Some(ShortageCause::EniInhibited) => "eni_inhibited",
+    }
+}
+
+#[derive(Serialize)]
+struct ZoneCsv<'a> {
+    zone: &'a str,
+    usable_ips: u32,
+    peak_used_p50: u32,
+    peak_used_p90: u32,
+    first_shortage_p10_s: String,
+    first_shortage_p50_s: String,
+    first_shortage_p90_s: String,
+    shortage_runs: String,
+    usable_ips_at_start: u32,
+    peak_demand_p90: u32,
+    peak_pods_pending_ip_p90: u32,
+    shortage_cause: &'static str,
+}
+
+#[derive(Serialize)]
+struct VSwitchCsv<'a> {
+    vswitch: &'a str,
+    zone: &'a str,
+    cidr: &'a str,
+    usable_ips: u32,
+    peak_used_p50: u32,
+    peak_used_p90: u32,
+    full_p10_s: String,
+    full_p50_s: String,
+    full_p90_s: String,
+    full_runs: String,
+    created_at_s: String,
+}
+
+#[derive(Serialize)]
+struct VSwitchSeriesCsv<'a> {
+    time_s: String,
+    vswitch: &'a str,
+    used_p10: u32,
+    used_p50: u32,
+    used_p90: u32,
+    idle_p50: u32,
+}
+
+#[derive(Serialize)]
+struct ClusterSeriesCsv {
+    time_s: String,
+    nodes_p50: u32,
+    pods_running_p50: u32,
+    pods_pending_ip_p10: u32,
+    pods_pending_ip_p50: u32,
+    pods_pending_ip_p90: u32,
+    pods_unschedulable_p50: u32,
+}
+
+#[derive(Serialize)]
+struct ZoneSeriesCsv<'a> {
+    time_s: String,
+    zone: &'a str,
+    idle_p10: u32,
+    idle_p50: u32,
+    idle_p90: u32,
+}
+
+fn to_bytes<R: Serialize>(rows: impl IntoIterator<Item = R>) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row).expect("rows serialize into memory");
+    }
+    writer.into_inner().expect("flushing into memory")
+}
+
+/// `zones.csv`: one row per zone.
+pub fn zones(summary: &Summary) -> Vec<u8> {
+    to_bytes(summary.zones.iter().map(|z| ZoneCsv {
+        zone: &z.zone,
+        usable_ips: z.usable_ips,
+        peak_used_p50: z.peak_used_p50,
+        peak_used_p90: z.peak_used_p90,
+        first_shortage_p10_s: cell(z.first_shortage_p10_ms),
+        first_shortage_p50_s: cell(z.first_shortage_p50_ms),
+        first_shortage_p90_s: cell(z.first_shortage_p90_ms),
+        shortage_runs: format!("{:.3}", z.shortage_runs),
+        usable_ips_at_start: z.usable_ips_at_start,
+        peak_demand_p90: z.peak_demand_p90,
+        peak_pods_pending_ip_p90: z.peak_pods_pending_ip_p90,
+        shortage_cause: cause_name(z.shortage_cause),
+    }))
+}
+
+/// `vswitches.csv`: one row per vSwitch.
+pub fn vswitches(summary: &Summary) -> Vec<u8> {
+    to_bytes(summary.vswitches.iter().map(|v| VSwitchCsv {
+        vswitch: &v.vswitch,
+        zone: &v.zone,
+        cidr: &v.cidr,
+        usable_ips: v.usable_ips,
+        peak_used_p50: v.peak_used_p50,
+        peak_used_p90: v.peak_used_p90,
+        full_p10_s: cell(v.full_p10_ms),
+        full_p50_s: cell(v.full_p50_ms),
+        full_p90_s: cell(v.full_p90_ms),
+        full_runs: format!("{:.3}", v.full_runs),
+        created_at_s: cell(v.created_at_ms),
+    }))
+}
+
+/// `vswitch_timeseries.csv`: one row per (sample, vSwitch).
+pub fn vswitch_timeseries(summary: &Summary) -> Vec<u8> {
+    let rows = summary.times_ms.iter().enumerate().flat_map(|(sample, &t)| {
+        summary.vswitches.iter().enumerate().map(move |(index, v)| {
+            let used = summary.vswitch_used[sample][index];
+            VSwitchSeriesCsv {
+                time_s: seconds(t),
+                vswitch: &v.vswitch,
+                used_p10: used.p10,
+                used_p50: used.p50,
+                used_p90: used.p90,
+                idle_p50: summary.vswitch_idle[sample][index].p50,
+            }
+        })
+    });
+    to_bytes(rows)
+}
+
+/// `cluster_timeseries.csv`: one row per sample.
+pub fn cluster_timeseries(summary: &Summary) -> Vec<u8> {
+    to_bytes(
+        summary
+            .times_ms
+            .iter()
+            .enumerate()
+            .map(|(sample, &t)| ClusterSeriesCsv {
+                time_s: seconds(t),
+                nodes_p50: summary.nodes[sample].p50,
+                pods_running_p50: summary.pods_running[sample].p50,
+                pods_pending_ip_p10: summary.pods_pending_ip[sample].p10,
+                pods_pending_ip_p50: summary.pods_pending_ip[sample].p50,
+                pods_pending_ip_p90: summary.pods_pending_ip[sample].p90,
+                pods_unschedulable_p50: summary.pods_unschedulable[sample].p50,
+            }),
+    )
+}
+
+/// `zone_timeseries.csv`: idle addresses in node pools per (sample, zone).
+pub fn zone_timeseries(summary: &Summary) -> Vec<u8> {
+    let rows = summary.times_ms.iter().enumerate().flat_map(|(sample, &t)| {
+        summary.zones.iter().enumerate().map(move |(index, z)| {
+            let idle = summary.zone_idle[sample][index];
+            ZoneSeriesCsv {
+                time_s: seconds(t),
+                zone: &z.zone,
+                idle_p10: idle.p10,
+                idle_p50: idle.p50,
+                idle_p90: idle.p90,
+            }
+        })
+    });
+    to_bytes(rows)
+}
+
+/// Every CSV file with its name.
+pub fn all(summary: &Summary) -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("zones.csv", zones(summary)),
+        ("vswitches.csv", vswitches(summary)),
+        ("vswitch_timeseries.csv", vswitch_timeseries(summary)),
+        ("cluster_timeseries.csv", cluster_timeseries(summary)),
+        ("zone_timeseries.csv", zone_timeseries(summary)),
+    ]
+}

@@ -1,0 +1,463 @@
+//! Scenarios: the TOML a user writes, checked and turned into the values the model runs on.
+//!
+//! `file` mirrors the TOML with serde (unknown keys are errors); `validate` checks every rule
+//! that spans keys and resolves names to indices. Only [`Scenario`] leaves this module: the
+//! engine never sees a raw string, duration text or a name it would have to look up.
+
+mod file;
+mod units;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+
+pub use crate::catalog::InstanceType;
+pub use file::nearest as nearest_name;
+pub use units::{format_duration, parse_duration_ms};
+
+/// Simulated milliseconds since the scenario starts.
+pub type Millis = u64;
+
+/// One millisecond, second, minute, hour and day in [`Millis`].
+pub const SECOND_MS: Millis = 1_000;
+/// One minute.
+pub const MINUTE_MS: Millis = 60 * SECOND_MS;
+/// One hour.
+pub const HOUR_MS: Millis = 60 * MINUTE_MS;
+/// One day.
+pub const DAY_MS: Millis = 24 * HOUR_MS;
+
+/// A validated scenario. Indices (`usize`) point into the vectors of this struct.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// `[scenario] name`, or the file's stem.
+    pub name: String,
+    /// The file it was read from (for messages).
+    pub source: PathBuf,
+    /// Length of each run.
+    pub horizon_ms: Millis,
+    /// Base seed; run `i` uses ChaCha streams derived from (seed, i).
+    pub seed: u64,
+    /// Number of seeded runs.
+    pub runs: u32,
+    /// Time-series resolution.
+    pub sample_interval_ms: Millis,
+    /// VPC address blocks (`[vpc] cidr` first, then `secondary_cidrs`); empty when not given.
+    pub vpc_cidrs: Vec<Ipv4Net>,
+    /// Zones, sorted by name: every zone named by a vSwitch or a node pool.
+    pub zones: Vec<String>,
+    /// Every vSwitch the scenario knows: those under `[[vswitch]]` first, in file order, then those
+    /// added by `add_vswitch` actions, in action order.
+    pub vswitches: Vec<VSwitchSpec>,
+    /// Terway configurations: `[0]` is `[terway]`; each `set_terway` action appends the config as
+    /// it stands after that action (patches are merged in time order).
+    pub terway_configs: Vec<TerwayConfig>,
+    /// ECS API timings.
+    pub cloud: CloudTimings,
+    /// Instance types: the built-in catalog plus `[instance_type."NAME"]` entries.
+    pub instance_types: BTreeMap<String, InstanceType>,
+    /// Node pools in file order.
+    pub nodepools: Vec<NodePoolSpec>,
+    /// Workloads in file order.
+    pub workloads: Vec<WorkloadSpec>,
+    /// Operator actions, sorted by time; equal times keep file order.
+    pub actions: Vec<Action>,
+}
+
+/// A vSwitch: a subnet of the VPC in one zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VSwitchSpec {
+    /// `vsw-...`
+    pub id: String,
+    /// Index into [`Scenario::zones`].
+    pub zone: usize,
+    /// Mask between /16 and /29.
+    pub cidr: Ipv4Net,
+    /// Addresses held by things outside the cluster (SLB, RDS, other ECS).
+    pub used_by_others: u32,
+    /// `None` for `[[vswitch]]`; the action time for vSwitches created by `add_vswitch`.
+    pub created_at_ms: Option<Millis>,
+}
+
+impl VSwitchSpec {
+    /// Addresses in the block less the 4 the VPC reserves (the first and the last three).
+    pub fn block_usable(&self) -> u32 {
+        usable_addresses(self.cidr.prefix_len())
+    }
+
+    /// Addresses the cluster can take: the block's usable addresses less `used_by_others`.
+    pub fn usable_ips(&self) -> u32 {
+        self.block_usable().saturating_sub(self.used_by_others)
+    }
+}
+
+/// Usable addresses of a vSwitch with this mask: `2^(32 - mask) - 4`.
+pub fn usable_addresses(prefix_len: u8) -> u32 {
+    assert!(
+        (MIN_VSWITCH_PREFIX..=MAX_VSWITCH_PREFIX).contains(&prefix_len),
+        "vSwitch masks are /16 to /29"
+    );
+    (1u32 << (32 - prefix_len)) - 4
+}
+
+/// The widest vSwitch mask Alibaba Cloud allows.
+pub const MIN_VSWITCH_PREFIX: u8 = 16;
+/// The narrowest vSwitch mask Alibaba Cloud allows.
+pub const MAX_VSWITCH_PREFIX: u8 = 29;
+
+/// The `eni_conf` keys of `kube-system/eni-config` that shape address allocation, as written
+/// (Terway's own capping of odd values happens in the model, where the node is known).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerwayConfig {
+    /// Candidate vSwitches per zone name, in the listed order (indices into
+    /// [`Scenario::vswitches`]). A zone name may be one no node runs in; a listed vSwitch may be
+    /// in another zone than its key (Terway then skips it).
+    pub vswitches: BTreeMap<String, Vec<usize>>,
+    /// `vswitch_selection_policy`: exactly `ordered` sorts by cached free count; anything else is
+    /// random, as in Terway.
+    pub vswitch_selection: VSwitchSelection,
+    /// `eni_selection_policy`.
+    pub eni_selection: EniSelection,
+    /// `max_pool_size`: idle addresses a node keeps at most (trimmed at pool ticks).
+    pub max_pool_size: u32,
+    /// `min_pool_size`: idle addresses a node tops up to at pool ticks.
+    pub min_pool_size: u32,
+    /// `min_eni`: if > 0, replaces `min_pool_size` by `min_eni x IPv4 per ENI`.
+    pub min_eni: u32,
+    /// `max_eni`: if > 0, caps the secondary ENIs per node.
+    pub max_eni: u32,
+    /// `ip_pool_sync_period` (T): pool ticks come every U[T, 2T).
+    pub ip_pool_sync_period_ms: Millis,
+    /// Idle reclaim; `None` when `idle_ip_reclaim_after` is unset (Terway's default: off).
+    pub idle_ip_reclaim: Option<IdleReclaim>,
+}
+
+/// `vswitch_selection_policy` as Terway interprets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VSwitchSelection {
+    /// `ordered`: most cached free addresses first.
+    Ordered,
+    /// Any other value: shuffle the candidates.
+    Random,
+}
+
+/// `eni_selection_policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EniSelection {
+    /// `most_ips` (default): fill the ENI that holds the most addresses first.
+    MostIps,
+    /// `least_ips`: spread over ENIs, creating new ones eagerly.
+    LeastIps,
+}
+
+/// Terway v1.16+ idle address reclaim.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IdleReclaim {
+    /// `idle_ip_reclaim_after`: the pool must be untouched this long.
+    pub after_ms: Millis,
+    /// `idle_ip_reclaim_interval` (default 10m).
+    pub interval_ms: Millis,
+    /// `idle_ip_reclaim_batch_size` (default 5).
+    pub batch_size: u32,
+    /// `idle_ip_reclaim_jitter_factor` (default 0.1): interval x (1 + U[0, factor)).
+    pub jitter_factor: f64,
+}
+
+/// How long ECS API calls take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloudTimings {
+    /// `create_eni`: create, attach and see the addresses in metadata (default 3s).
+    pub create_eni_ms: Millis,
+    /// `assign_ips` (default 1s).
+    pub assign_ips_ms: Millis,
+    /// `unassign_ips` (default 1s).
+    pub unassign_ips_ms: Millis,
+    /// `delete_eni`: detach, wait, delete (default 7s).
+    pub delete_eni_ms: Millis,
+    /// `api_error`: how soon a refused call (e.g. `InvalidVSwitchId.IpNotEnough`) returns
+    /// (default 500ms).
+    pub api_error_ms: Millis,
+}
+
+/// A node pool: nodes of one instance type spread over zones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePoolSpec {
+    /// Pool name.
+    pub name: String,
+    /// Key into [`Scenario::instance_types`].
+    pub instance_type: String,
+    /// Indices into [`Scenario::zones`], in the listed order.
+    pub zones: Vec<usize>,
+    /// eth0's vSwitch for each entry of `zones` (same order): `node_vswitch`, or the zone's first
+    /// Terway vSwitch, or the zone's first vSwitch.
+    pub node_vswitch: Vec<usize>,
+    /// Nodes at the start.
+    pub nodes: u32,
+    /// Autoscaler floor (default: `nodes`).
+    pub min_nodes: u32,
+    /// Autoscaler ceiling (default: `nodes`, i.e. no autoscaling).
+    pub max_nodes: u32,
+    /// Time from the autoscaler's decision to a Ready node.
+    pub boot_time_ms: Millis,
+    /// Pod limit per node; 0 means the Terway capacity of the instance type.
+    pub max_pods: u32,
+}
+
+/// A workload: what creates pods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadSpec {
+    /// Name.
+    pub name: String,
+    /// Deployment, StatefulSet or Job, with what only that kind has.
+    pub kind: WorkloadKind,
+    /// Index into [`Scenario::nodepools`]; `None` lets pods go to any pool.
+    pub nodepool: Option<usize>,
+    /// CPU request per pod in millicores.
+    pub cpu_millis: u32,
+    /// Memory request per pod in MiB.
+    pub memory_mib: u64,
+}
+
+/// What differs between workload kinds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkloadKind {
+    /// A Deployment.
+    Deployment(Replicated),
+    /// A StatefulSet: pods keep their name (ordinal); Terway holds a deleted pod's address for
+    /// a same-name replacement.
+    StatefulSet(Replicated),
+    /// Jobs: one pod per arrival, running for a random time.
+    Job(JobSpec),
+}
+
+/// Deployments and StatefulSets: a replica target over time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replicated {
+    /// The replica target.
+    pub replicas: Curve,
+    /// Target x (1 + swing x sin(2 pi t / 1d)); 0 for none.
+    pub daily_swing: f64,
+    /// A rolling update starts every this often (`None`: never).
+    pub rollout_every_ms: Option<Millis>,
+    /// Extra pods during a rollout (Deployments; default 25%).
+    pub max_surge: Amount,
+    /// Pods that may be unavailable during a rollout (Deployments; default 25%).
+    pub max_unavailable: Amount,
+    /// StatefulSet `podManagementPolicy` (ignored for Deployments; default ordered_ready).
+    pub pod_management: PodManagement,
+}
+
+/// A count or a percentage of the replica target (rounded up for surge, down for unavailable,
+/// as Kubernetes does).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Amount {
+    /// An absolute count.
+    Count(u32),
+    /// A percentage (0..=100 for surge up to any value).
+    Percent(f64),
+}
+
+/// StatefulSet `podManagementPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodManagement {
+    /// `OrderedReady`: create ordinal i+1 only when i is running.
+    OrderedReady,
+    /// `Parallel`: create all at once.
+    Parallel,
+}
+
+/// A value over time: a constant, or piecewise-linear between points (held flat before the first
+/// point and after the last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    /// (time, value), strictly increasing in time; at least one point.
+    pub points: Vec<(Millis, f64)>,
+}
+
+impl Curve {
+    /// A constant.
+    pub fn constant(value: f64) -> Self {
+        Curve {
+            points: vec![(0, value)],
+        }
+    }
+
+    /// The value at `t`.
+    pub fn at(&self, t: Millis) -> f64 {
+        let points = &self.points;
+        assert!(!points.is_empty(), "a curve has at least one point");
+        if t <= points[0].0 {
+            return points[0].1;
+        }
+        let after = points.partition_point(|&(time, _)| time <= t);
+        if after == points.len() {
+            return points[points.len() - 1].1;
+        }
+        let (t0, v0) = points[after - 1];
+        let (t1, v1) = points[after];
+        v0 + (v1 - v0) * ((t - t0) as f64 / (t1 - t0) as f64)
+    }
+
+    /// The largest value anywhere on the curve.
+    pub fn max(&self) -> f64 {
+        self.points.iter().map(|&(_, v)| v).fold(f64::MIN, f64::max)
+    }
+
+    /// Whether the value changes anywhere in `[from, until)`.
+    pub fn changes_within(&self, from: Millis, until: Millis) -> bool {
+        self.points.windows(2).any(|w| {
+            let ((t0, v0), (t1, v1)) = (w[0], w[1]);
+            v0 != v1 && t0 < until && t1 > from
+        })
+    }
+}
+
+/// Jobs: Poisson arrivals, one pod each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    /// Arrivals per hour over time (`arrivals_per_hour`, a number or points).
+    pub arrivals_per_hour: Curve,
+    /// How long a job's pod runs once it has started.
+    pub duration: JobDuration,
+}
+
+/// The run time of a job's pod.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JobDuration {
+    /// Exponential with this mean (`duration`).
+    Exponential {
+        /// Mean.
+        mean_ms: Millis,
+    },
+    /// Log-normal through these percentiles (`duration_p50`, `duration_p99`).
+    LogNormal {
+        /// Median.
+        p50_ms: Millis,
+        /// 99th percentile (> p50).
+        p99_ms: Millis,
+    },
+}
+
+/// An operator action at a point in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    /// When.
+    pub at_ms: Millis,
+    /// What.
+    pub kind: ActionKind,
+    /// Index of the `[[action]]` entry in the file (for labels and messages).
+    pub file_index: usize,
+}
+
+/// The things an operator does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionKind {
+    /// The vSwitch (index into [`Scenario::vswitches`]) is created in the VPC.
+    AddVSwitch(usize),
+    /// `eni-config` is edited; index into [`Scenario::terway_configs`]. Running daemons keep
+    /// their config until they restart.
+    SetTerway(usize),
+    /// The Terway DaemonSet restarts on every node.
+    RestartTerway,
+    /// A node pool's sizes change; `None` leaves a value as it is.
+    ScaleNodePool {
+        /// Index into [`Scenario::nodepools`].
+        nodepool: usize,
+        /// New desired node count (the autoscaler is floored and capped by min/max).
+        nodes: Option<u32>,
+        /// New autoscaler floor.
+        min_nodes: Option<u32>,
+        /// New autoscaler ceiling.
+        max_nodes: Option<u32>,
+    },
+}
+
+/// Something the scenario allows but a user probably did not mean. Printed on stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The key path, e.g. `terway.vswitches.cn-shanghai-f[1]`.
+    pub key: String,
+    /// 1-based line in the file, where known.
+    pub line: Option<usize>,
+    /// What is odd and what Terway or the model will do.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.key, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+/// Why a scenario was refused. Always fatal for the scenario: nothing is run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {}{}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), key_prefix(key), message)]
+pub struct ScenarioError {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// 1-based line, where known.
+    pub line: Option<usize>,
+    /// The key path, e.g. `vswitch[0].cidr`; empty for whole-file problems (unreadable, bad TOML).
+    pub key: String,
+    /// What is wrong, with a fix where one is obvious.
+    pub message: String,
+}
+
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}: ")
+    }
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<(Scenario, Vec<Warning>), ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        key: String::new(),
+        message: format!("cannot read the scenario: {err}"),
+    })?;
+    parse(path, &text)
+}
+
+/// Validates scenario text; `path` names it in messages and gives the default name.
+pub fn parse(path: &Path, text: &str) -> Result<(Scenario, Vec<Warning>), ScenarioError> {
+    let raw = file::parse(path, text)?;
+    validate::validate(path, text, raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Worked by hand: a /24 has 256 addresses; the VPC keeps .0, .253, .254 and .255.
+    #[test]
+    fn usable_addresses_follow_the_vpc_reservation() {
+        assert_eq!(usable_addresses(24), 252);
+        assert_eq!(usable_addresses(29), 4);
+        assert_eq!(usable_addresses(19), 8188);
+        assert_eq!(usable_addresses(16), 65532);
+    }
+
+    #[test]
+    fn curve_interpolates_and_holds_flat() {
+        let curve = Curve {
+            points: vec![(10, 100.0), (20, 200.0)],
+        };
+        assert_eq!(curve.at(0), 100.0);
+        assert_eq!(curve.at(15), 150.0);
+        assert_eq!(curve.at(20), 200.0);
+        assert_eq!(curve.at(99), 200.0);
+        assert!(curve.changes_within(0, 11));
+        assert!(!curve.changes_within(20, 30));
+        assert_eq!(curve.max(), 200.0);
+    }
+}
