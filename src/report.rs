@@ -320,10 +320,37 @@ pub fn seconds(ms: Millis) -> String {
     }
 }
 
+/// A duration for people: at most the two largest units, rounded down (`2d 10h`, `10m 29s`,
+/// `4.5s`), so columns stay readable; the CSV files keep milliseconds.
+pub fn human_duration(ms: Millis) -> String {
+    if ms < 60_000 {
+        return match ms {
+            0 => "0s".into(),
+            1..1_000 => format!("{ms}ms"),
+            _ => format!("{:.1}s", ms as f64 / 1000.0),
+        };
+    }
+    let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+    let first = units
+        .iter()
+        .position(|&(unit, _)| ms >= unit)
+        .expect("at least a minute");
+    let mut out = String::new();
+    let mut rest = ms;
+    for &(unit, name) in &units[first..(first + 2).min(units.len())] {
+        let count = rest / unit;
+        rest %= unit;
+        if count > 0 {
+            let _ = write!(out, "{}{count}{name}", if out.is_empty() { "" } else { " " });
+        }
+    }
+    out
+}
+
 /// The summary table printed after a run.
 pub fn summary_table(summary: &Summary) -> String {
     let mut out = String::new();
-    let when = |t: Option<Millis>| t.map_or_else(|| "never".to_string(), format_duration);
+    let when = |t: Option<Millis>| t.map_or_else(|| "never".to_string(), human_duration);
     let _ = writeln!(
         out,
         "scenario {}: {} runs, seed {}, horizon {}",
@@ -384,13 +411,14 @@ pub fn summary_table(summary: &Summary) -> String {
         "most pods waiting for an address at once: p10 {} / p50 {} / p90 {}",
         m.p10, m.p50, m.p90
     );
-    let wait = |t: Option<Millis>| t.map_or_else(|| "-".to_string(), format_duration);
+    let wait = |t: Option<Millis>| t.map_or_else(|| "-".to_string(), human_duration);
     let _ = writeln!(
         out,
         "pod address wait (first CNI ADD to address): p50 {} / p99 {}",
         wait(summary.ip_wait_p50_ms),
         wait(summary.ip_wait_p99_ms)
     );
+    let _ = writeln!(out, "events simulated: {} over {} runs", summary.events, summary.runs);
     if summary.node_launch_failures > 0 {
         let _ = writeln!(
             out,
@@ -511,6 +539,16 @@ mod tests {
         // Most runs never see it: the median is empty.
         assert_eq!(time_percentile(&times, 50.0), None);
         assert_eq!(fraction(&times), 0.4);
+    }
+
+    #[test]
+    fn human_durations_keep_two_units() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(450), "450ms");
+        assert_eq!(human_duration(4_544), "4.5s");
+        assert_eq!(human_duration(629_100), "10m 29s");
+        assert_eq!(human_duration(2 * 86_400_000 + 629_100), "2d");
+        assert_eq!(human_duration(2 * 86_400_000 + 3 * 3_600_000 + 629_100), "2d 3h");
     }
 
     #[test]

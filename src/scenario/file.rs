@@ -497,10 +497,19 @@ fn serde_error(path: &Path, text: &str, locator: &Locator, err: &toml::de::Error
         let mut tokens = quoted_tokens(rest).into_iter();
         let field = tokens.next().unwrap_or_default();
         let expected: Vec<String> = tokens.collect();
-        let message = match nearest(&field, expected.iter().map(String::as_str)) {
-            Some(near) => format!("unknown key `{field}`, did you mean `{near}`?"),
-            None if expected.is_empty() => format!("unknown key `{field}`"),
-            None => format!(
+        let top_level = !key.contains(['.', '[']);
+        let home = SECTION_KEYS
+            .iter()
+            .find(|(_, keys)| keys.contains(&field.as_str()))
+            .map(|(section, _)| *section)
+            .filter(|_| top_level);
+        let message = match (nearest(&field, expected.iter().map(String::as_str)), home) {
+            (Some(near), _) => format!("unknown key `{field}`, did you mean `{near}`?"),
+            (None, Some(section)) => {
+                format!("unknown key `{field}` at the top level; it belongs under {section}")
+            }
+            (None, None) if expected.is_empty() => format!("unknown key `{field}`"),
+            (None, None) => format!(
                 "unknown key `{field}`; expected one of: {}",
                 expected.join(", ")
             ),
@@ -533,6 +542,42 @@ fn serde_error(path: &Path, text: &str, locator: &Locator, err: &toml::de::Error
 
     at(key, message)
 }
+
+/// Keys of the single tables, to point a key written above its table header to the table.
+const SECTION_KEYS: &[(&str, &[&str])] = &[
+    (
+        "[scenario]",
+        &["name", "horizon", "seed", "runs", "sample_interval"],
+    ),
+    ("[vpc]", &["secondary_cidrs"]),
+    (
+        "[terway]",
+        &[
+            "vswitches",
+            "vswitch_selection_policy",
+            "eni_selection_policy",
+            "max_pool_size",
+            "min_pool_size",
+            "ip_pool_sync_period",
+            "min_eni",
+            "max_eni",
+            "idle_ip_reclaim_after",
+            "idle_ip_reclaim_interval",
+            "idle_ip_reclaim_batch_size",
+            "idle_ip_reclaim_jitter_factor",
+        ],
+    ),
+    (
+        "[cloud]",
+        &[
+            "create_eni",
+            "assign_ips",
+            "unassign_ips",
+            "delete_eni",
+            "api_error",
+        ],
+    ),
+];
 
 /// Serde's names for primitive types, as a user would say them.
 fn plain_type_name(expected: &str) -> &str {
@@ -840,6 +885,17 @@ mod tests {
         assert_eq!(
             e.message,
             "unknown key `vswitches`, did you mean `vswitch`?"
+        );
+    }
+
+    #[test]
+    fn key_above_its_table_points_to_the_table() {
+        let e = err("horizon = \"1d\"\n[scenario]\nseed = 1\n");
+        assert_eq!(e.key, "horizon");
+        assert_eq!(e.line, Some(1));
+        assert_eq!(
+            e.message,
+            "unknown key `horizon` at the top level; it belongs under [scenario]"
         );
     }
 
