@@ -15,4 +15,3 @@ pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
-

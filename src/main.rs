@@ -166,7 +166,9 @@ fn catalog_command(instance_type: Option<&str>) -> Result<(), Failure> {
             Some(found) => vec![found],
             None => {
                 let near = scenario::nearest_name(name, catalog.keys().map(String::as_str));
-                let hint = near.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+                let hint = near
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
                 return Err(Failure::input(format!(
                     "unknown instance type `{name}`{hint} (run `planner catalog` for the list)"
                 )));
@@ -202,6 +204,8 @@ fn catalog_command(instance_type: Option<&str>) -> Result<(), Failure> {
             refused.join(", ")
         );
     }
-    println!("max pods = (ENIs - 1) x IPv4 per ENI: eth0 takes no pods; every address on a secondary ENI, its primary included, can");
+    println!(
+        "max pods = (ENIs - 1) x IPv4 per ENI: eth0 takes no pods; every address on a secondary ENI, its primary included, can"
+    );
     Ok(())
 }

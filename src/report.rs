@@ -194,7 +194,10 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
         .collect();
     let times_ms = runs[0].samples.times_ms.clone();
     for run in runs {
-        assert_eq!(run.samples.times_ms, times_ms, "runs sample at the same times");
+        assert_eq!(
+            run.samples.times_ms, times_ms,
+            "runs sample at the same times"
+        );
     }
     let per_entity = |count: usize, series: fn(&RunResult) -> &Vec<u32>| {
         (0..times_ms.len())
@@ -313,7 +316,7 @@ fn ip_wait_percentiles(runs: &[RunResult]) -> (Option<Millis>, Option<Millis>) {
 
 /// Seconds for CSV cells: whole seconds, or with milliseconds when there are any.
 pub fn seconds(ms: Millis) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}", ms / 1000)
     } else {
         format!("{}.{:03}", ms / 1000, ms % 1000)
@@ -330,7 +333,12 @@ pub fn human_duration(ms: Millis) -> String {
             _ => format!("{:.1}s", ms as f64 / 1000.0),
         };
     }
-    let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+    let units = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ];
     let first = units
         .iter()
         .position(|&(unit, _)| ms >= unit)
@@ -341,7 +349,11 @@ pub fn human_duration(ms: Millis) -> String {
         let count = rest / unit;
         rest %= unit;
         if count > 0 {
-            let _ = write!(out, "{}{count}{name}", if out.is_empty() { "" } else { " " });
+            let _ = write!(
+                out,
+                "{}{count}{name}",
+                if out.is_empty() { "" } else { " " }
+            );
         }
     }
     out
@@ -418,7 +430,11 @@ pub fn summary_table(summary: &Summary) -> String {
         wait(summary.ip_wait_p50_ms),
         wait(summary.ip_wait_p99_ms)
     );
-    let _ = writeln!(out, "events simulated: {} over {} runs", summary.events, summary.runs);
+    let _ = writeln!(
+        out,
+        "events simulated: {} over {} runs",
+        summary.events, summary.runs
+    );
     if summary.node_launch_failures > 0 {
         let _ = writeln!(
             out,
@@ -459,7 +475,8 @@ pub fn check_output_dir(dir: &Path) -> Result<(), ReportError> {
         }
     }
     let parent = parent_of(dir);
-    std::fs::create_dir_all(&parent).map_err(|e| error(format!("cannot create its parent: {e}")))?;
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| error(format!("cannot create its parent: {e}")))?;
     let probe = parent.join(format!(".planner-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| error(format!("the folder is not writable: {e}")))?;
     let _ = std::fs::remove_file(&probe);
@@ -493,7 +510,10 @@ pub fn write_reports(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), Report
     };
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| error(&staging, e))?;
-    let marker = (MARKER, b"written by planner; this folder is replaced by the next run\n".to_vec());
+    let marker = (
+        MARKER,
+        b"written by planner; this folder is replaced by the next run\n".to_vec(),
+    );
     for (file, bytes) in files.iter().chain(std::iter::once(&marker)) {
         let path = staging.join(file);
         if let Err(e) = std::fs::write(&path, bytes) {
@@ -548,7 +568,10 @@ mod tests {
         assert_eq!(human_duration(4_544), "4.5s");
         assert_eq!(human_duration(629_100), "10m 29s");
         assert_eq!(human_duration(2 * 86_400_000 + 629_100), "2d");
-        assert_eq!(human_duration(2 * 86_400_000 + 3 * 3_600_000 + 629_100), "2d 3h");
+        assert_eq!(
+            human_duration(2 * 86_400_000 + 3 * 3_600_000 + 629_100),
+            "2d 3h"
+        );
     }
 
     #[test]
@@ -568,7 +591,10 @@ mod tests {
         // A file name that cannot be created fails the second write midway.
         let bad = write_reports(
             &dir,
-            &[("a.csv", b"new".to_vec()), ("no/such/dir.csv", b"x".to_vec())],
+            &[
+                ("a.csv", b"new".to_vec()),
+                ("no/such/dir.csv", b"x".to_vec()),
+            ],
         );
         assert!(bad.is_err());
         assert_eq!(std::fs::read(dir.join("a.csv")).expect("old file"), b"old");

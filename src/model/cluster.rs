@@ -341,8 +341,10 @@ impl<'s> World<'s> {
         self.workloads[workload].zone_pods[zone] -= 1;
         if emptied {
             let node_ref = self.node_ref(node);
-            self.queue
-                .schedule(now + SCALE_DOWN_EMPTY_MS, Event::NodeEmptyCheck(node_ref, now));
+            self.queue.schedule(
+                now + SCALE_DOWN_EMPTY_MS,
+                Event::NodeEmptyCheck(node_ref, now),
+            );
         }
         self.request_scheduler_pass();
     }
@@ -424,11 +426,13 @@ impl<'s> World<'s> {
         } else {
             pool_spec.max_pods
         };
-        if spec.cpu_millis > 0 {
-            fit = fit.min((u64::from(instance.vcpu) * 1000 / u64::from(spec.cpu_millis)) as u32);
+        if let Some(by_cpu) =
+            (u64::from(instance.vcpu) * 1000).checked_div(u64::from(spec.cpu_millis))
+        {
+            fit = fit.min(by_cpu as u32);
         }
-        if spec.memory_mib > 0 {
-            fit = fit.min((instance.memory_mib / spec.memory_mib) as u32);
+        if let Some(by_memory) = instance.memory_mib.checked_div(spec.memory_mib) {
+            fit = fit.min(by_memory as u32);
         }
         fit
     }

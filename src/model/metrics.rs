@@ -274,13 +274,27 @@ mod tests {
     #[test]
     fn histogram_buckets_are_ordered_and_tight() {
         let mut previous = 0;
-        for value in [0u64, 1, 127, 128, 129, 200, 1_000, 120_000, 3_600_000, u32::MAX as u64] {
+        for value in [
+            0u64,
+            1,
+            127,
+            128,
+            129,
+            200,
+            1_000,
+            120_000,
+            3_600_000,
+            u32::MAX as u64,
+        ] {
             let bucket = bucket_of(value);
             assert!(bucket >= previous, "buckets must not go down");
             previous = bucket;
             let floor = bucket_floor(bucket);
             assert!(floor <= value, "floor {floor} above {value}");
-            assert!((value - floor) as f64 <= value as f64 / 64.0, "bucket too wide at {value}");
+            assert!(
+                (value - floor) as f64 <= value as f64 / 64.0,
+                "bucket too wide at {value}"
+            );
         }
         assert_eq!(bucket_floor(bucket_of(120_000)), 119_808);
     }

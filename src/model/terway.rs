@@ -12,9 +12,7 @@ use rand::seq::SliceRandom;
 use super::metrics::ShortageCause;
 use super::workload::{CniFailure, PodState};
 use super::{Event, NodeId, NodeRef, PodId, PodRef, World};
-use crate::scenario::{
-    EniSelection, MINUTE_MS, Millis, SECOND_MS, VSwitchSelection, VSwitchSpec,
-};
+use crate::scenario::{EniSelection, MINUTE_MS, Millis, SECOND_MS, VSwitchSelection, VSwitchSpec};
 
 /// A slot's worker sleeps this long so that requests can gather into one API call.
 const GATHER_MS: Millis = 300;
@@ -828,9 +826,9 @@ impl<'s> World<'s> {
         }
         match config.vswitch_selection {
             // Terway's sort is not stable; ties keep the listed order here.
-            VSwitchSelection::Ordered => records.sort_by_key(|&(_, available)| {
-                std::cmp::Reverse(available)
-            }),
+            VSwitchSelection::Ordered => {
+                records.sort_by_key(|&(_, available)| std::cmp::Reverse(available))
+            }
             VSwitchSelection::Random => records.shuffle(&mut self.rng_terway),
         }
         records.first().map(|&(vswitch, _)| vswitch)
@@ -1060,10 +1058,7 @@ impl<'s> World<'s> {
         let primary = self.nodes[node.0 as usize].primary_vswitch;
         let slots = std::mem::take(&mut self.nodes[node.0 as usize].slots);
         for slot in &slots {
-            if matches!(
-                slot.status,
-                SlotStatus::InUse | SlotStatus::Deleting
-            ) {
+            if matches!(slot.status, SlotStatus::InUse | SlotStatus::Deleting) {
                 self.change_idle(slot.vswitch, -i64::from(slot.idle));
                 self.return_addresses(slot.vswitch, slot.ips);
             }

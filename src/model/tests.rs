@@ -33,7 +33,10 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
         .collect();
     let index = |id: &str| specs.iter().position(|v| v.id == id).expect("vswitch");
     let mut config_vswitches = BTreeMap::new();
-    config_vswitches.insert("z1".to_string(), listed.iter().map(|id| index(id)).collect());
+    config_vswitches.insert(
+        "z1".to_string(),
+        listed.iter().map(|id| index(id)).collect(),
+    );
     let mut instance_types = catalog::builtin();
     instance_types.insert(
         CUSTOM.into(),
@@ -81,7 +84,11 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
 }
 
 fn add_pool(s: &mut Scenario, name: &str, instance_type: &str, node_vswitch: &str, nodes: u32) {
-    let vswitch = s.vswitches.iter().position(|v| v.id == node_vswitch).expect("vswitch");
+    let vswitch = s
+        .vswitches
+        .iter()
+        .position(|v| v.id == node_vswitch)
+        .expect("vswitch");
     s.nodepools.push(NodePoolSpec {
         name: name.into(),
         instance_type: instance_type.into(),
@@ -179,7 +186,11 @@ fn pool_watermarks_strand_addresses_on_other_nodes() {
     s.terway_configs[0].max_pool_size = 5;
     add_pool(&mut s, "a", CUSTOM, "vsw-a", 1);
     add_pool(&mut s, "b", CUSTOM, "vsw-a", 1);
-    add_deployment(&mut s, Some(1), &[(0, 0.0), (HOUR_MS, 0.0), (HOUR_MS + 1, 22.0)]);
+    add_deployment(
+        &mut s,
+        Some(1),
+        &[(0, 0.0), (HOUR_MS, 0.0), (HOUR_MS + 1, 22.0)],
+    );
     let result = run(&s);
     assert_eq!(used_at_end(&s, &result), vec![28]);
     assert_eq!(last(&result.samples.zone_idle), 5);
@@ -229,7 +240,10 @@ fn a_new_eni_lands_on_the_vswitch_with_most_cached_free_addresses() {
             used_at_end(&s, &run(&s))
         })
         .collect();
-    assert!(placements.len() > 1, "random selection always chose the same");
+    assert!(
+        placements.len() > 1,
+        "random selection always chose the same"
+    );
 }
 
 use std::collections::BTreeSet;

@@ -122,7 +122,11 @@ fn resolve(amount: Amount, replicas: u32, round_up: bool) -> u32 {
         Amount::Count(count) => count,
         Amount::Percent(percent) => {
             let exact = f64::from(replicas) * percent / 100.0;
-            (if round_up { exact.ceil() } else { exact.floor() }) as u32
+            (if round_up {
+                exact.ceil()
+            } else {
+                exact.floor()
+            }) as u32
         }
     }
 }
@@ -205,7 +209,8 @@ impl<'s> World<'s> {
                 .find(|&at| at > now)
         };
         if let Some(next) = next.filter(|&next| next <= self.scenario.horizon_ms) {
-            self.queue.schedule(next, Event::WorkloadTick(workload as u32));
+            self.queue
+                .schedule(next, Event::WorkloadTick(workload as u32));
         }
     }
 
@@ -351,9 +356,11 @@ impl<'s> World<'s> {
             return;
         }
         let revision = state.revision;
-        let outdated = state.ordinals.iter().rev().find_map(|pod| {
-            pod.filter(|pod| self.pods[pod.0 as usize].revision < revision)
-        });
+        let outdated = state
+            .ordinals
+            .iter()
+            .rev()
+            .find_map(|pod| pod.filter(|pod| self.pods[pod.0 as usize].revision < revision));
         if let Some(pod) = outdated {
             self.delete_pod(pod);
             self.request_reconcile(workload);

@@ -126,19 +126,23 @@ pub fn vswitches(summary: &Summary) -> Vec<u8> {
 
 /// `vswitch_timeseries.csv`: one row per (sample, vSwitch).
 pub fn vswitch_timeseries(summary: &Summary) -> Vec<u8> {
-    let rows = summary.times_ms.iter().enumerate().flat_map(|(sample, &t)| {
-        summary.vswitches.iter().enumerate().map(move |(index, v)| {
-            let used = summary.vswitch_used[sample][index];
-            VSwitchSeriesCsv {
-                time_s: seconds(t),
-                vswitch: &v.vswitch,
-                used_p10: used.p10,
-                used_p50: used.p50,
-                used_p90: used.p90,
-                idle_p50: summary.vswitch_idle[sample][index].p50,
-            }
-        })
-    });
+    let rows = summary
+        .times_ms
+        .iter()
+        .enumerate()
+        .flat_map(|(sample, &t)| {
+            summary.vswitches.iter().enumerate().map(move |(index, v)| {
+                let used = summary.vswitch_used[sample][index];
+                VSwitchSeriesCsv {
+                    time_s: seconds(t),
+                    vswitch: &v.vswitch,
+                    used_p10: used.p10,
+                    used_p50: used.p50,
+                    used_p90: used.p90,
+                    idle_p50: summary.vswitch_idle[sample][index].p50,
+                }
+            })
+        });
     to_bytes(rows)
 }
 
@@ -163,18 +167,22 @@ pub fn cluster_timeseries(summary: &Summary) -> Vec<u8> {
 
 /// `zone_timeseries.csv`: idle addresses in node pools per (sample, zone).
 pub fn zone_timeseries(summary: &Summary) -> Vec<u8> {
-    let rows = summary.times_ms.iter().enumerate().flat_map(|(sample, &t)| {
-        summary.zones.iter().enumerate().map(move |(index, z)| {
-            let idle = summary.zone_idle[sample][index];
-            ZoneSeriesCsv {
-                time_s: seconds(t),
-                zone: &z.zone,
-                idle_p10: idle.p10,
-                idle_p50: idle.p50,
-                idle_p90: idle.p90,
-            }
-        })
-    });
+    let rows = summary
+        .times_ms
+        .iter()
+        .enumerate()
+        .flat_map(|(sample, &t)| {
+            summary.zones.iter().enumerate().map(move |(index, z)| {
+                let idle = summary.zone_idle[sample][index];
+                ZoneSeriesCsv {
+                    time_s: seconds(t),
+                    zone: &z.zone,
+                    idle_p10: idle.p10,
+                    idle_p50: idle.p50,
+                    idle_p90: idle.p90,
+                }
+            })
+        });
     to_bytes(rows)
 }
 

@@ -9,7 +9,7 @@
 //! [`Locator`] re-reads the text as a spanned tree so that `validate` can give the line of any
 //! key path it complains about.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -690,7 +690,7 @@ pub struct Locator {
     text_len: usize,
     root: Range<usize>,
     entries: Vec<Entry>,
-    by_path: HashMap<String, usize>,
+    by_path: BTreeMap<String, usize>,
     line_starts: Vec<usize>,
 }
 
@@ -708,7 +708,7 @@ impl Locator {
             text_len: text.len(),
             root: 0..0,
             entries: Vec::new(),
-            by_path: HashMap::new(),
+            by_path: BTreeMap::new(),
             line_starts: std::iter::once(0)
                 .chain(text.match_indices('\n').map(|(i, _)| i + 1))
                 .collect(),

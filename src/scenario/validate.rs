@@ -7,7 +7,7 @@
 //! `set_terway` is merged over the config as it stands). The first error ends validation; what
 //! Terway itself accepts becomes a [`Warning`] and is modelled as Terway does it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
 use std::path::Path;
 
@@ -97,7 +97,7 @@ struct VSwitchSource<'a> {
 struct VSwitches<'a> {
     specs: Vec<VSwitchSpec>,
     keys: Vec<String>,
-    by_id: HashMap<&'a str, usize>,
+    by_id: BTreeMap<&'a str, usize>,
     ids: Vec<&'a str>,
 }
 
@@ -366,7 +366,7 @@ impl Checker<'_> {
                 created_at_ms: None,
             })
             .collect();
-        let mut added_vswitch = HashMap::new();
+        let mut added_vswitch = BTreeMap::new();
         for (i, action) in raw.action.iter().enumerate() {
             if let Some(entry) = &action.add_vswitch {
                 added_vswitch.insert(i, sources.len());
@@ -395,7 +395,7 @@ impl Checker<'_> {
         let mut vswitches = VSwitches {
             specs: Vec::with_capacity(sources.len()),
             keys: Vec::with_capacity(sources.len()),
-            by_id: HashMap::new(),
+            by_id: BTreeMap::new(),
             ids: Vec::new(),
         };
         for source in &sources {
@@ -704,7 +704,7 @@ impl Checker<'_> {
         sources: &[VSwitchSource],
         vpc: &[Ipv4Net],
     ) -> Result<(), ScenarioError> {
-        let mut seen: HashMap<&str, &str> = HashMap::new();
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         let mut blocks: Vec<(Ipv4Net, &VSwitchSource)> = Vec::new();
         for source in sources {
             let entry = source.entry;
@@ -883,7 +883,7 @@ impl Checker<'_> {
         zones: &[String],
         terway: &TerwayConfig,
     ) -> Result<Vec<NodePoolSpec>, ScenarioError> {
-        let mut names: HashMap<&str, usize> = HashMap::new();
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
         let mut specs = Vec::with_capacity(pools.len());
         for (i, pool) in pools.iter().enumerate() {
             let prefix = format!("nodepool[{i}]");
@@ -1096,7 +1096,7 @@ impl Checker<'_> {
         workloads: &[WorkloadEntry],
         pools: &[NodePoolSpec],
     ) -> Result<Vec<super::WorkloadSpec>, ScenarioError> {
-        let mut names: HashMap<&str, usize> = HashMap::new();
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
         let mut specs = Vec::with_capacity(workloads.len());
         for (i, workload) in workloads.iter().enumerate() {
             let prefix = format!("workload[{i}]");
@@ -1414,7 +1414,7 @@ impl Checker<'_> {
     fn actions(
         &mut self,
         entries: &[ActionEntry],
-        added_vswitch: &HashMap<usize, usize>,
+        added_vswitch: &BTreeMap<usize, usize>,
         pools: &[NodePoolSpec],
         instance_types: &BTreeMap<String, InstanceType>,
         vswitches: &VSwitches,
@@ -1544,7 +1544,7 @@ impl Checker<'_> {
     fn unlisted_vswitch_warnings(
         &mut self,
         entries: &[ActionEntry],
-        added_vswitch: &HashMap<usize, usize>,
+        added_vswitch: &BTreeMap<usize, usize>,
         vswitches: &VSwitches,
         configs: &[TerwayConfig],
     ) {

@@ -1,0 +1,176 @@
+//! The command line contract: columns, exit codes, output folders, the catalog.
+
+use crate::util::*;
+
+const ZONES: &[&str] = &[
+    "zone",
+    "usable_ips",
+    "peak_used_p50",
+    "peak_used_p90",
+    "first_shortage_p10_s",
+    "first_shortage_p50_s",
+    "first_shortage_p90_s",
+    "shortage_runs",
+];
+const VSWITCHES: &[&str] = &[
+    "vswitch",
+    "zone",
+    "cidr",
+    "usable_ips",
+    "peak_used_p50",
+    "peak_used_p90",
+    "full_p10_s",
+    "full_p50_s",
+    "full_p90_s",
+    "full_runs",
+];
+const VSWITCH_SERIES: &[&str] = &[
+    "time_s", "vswitch", "used_p10", "used_p50", "used_p90", "idle_p50",
+];
+const CLUSTER_SERIES: &[&str] = &[
+    "time_s",
+    "nodes_p50",
+    "pods_running_p50",
+    "pods_pending_ip_p10",
+    "pods_pending_ip_p50",
+    "pods_pending_ip_p90",
+];
+
+// The promised columns come first, in the promised order; more may follow.
+#[test]
+fn run_writes_every_promised_column() {
+    let scratch = Scratch::new("columns");
+    let out = scratch.path("out");
+    let output = planner(&[
+        "run",
+        scenario("burst.toml").to_str().unwrap(),
+        "--runs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    for (file, columns) in [
+        ("zones.csv", ZONES),
+        ("vswitches.csv", VSWITCHES),
+        ("vswitch_timeseries.csv", VSWITCH_SERIES),
+        ("cluster_timeseries.csv", CLUSTER_SERIES),
+    ] {
+        let (header, rows) = read_csv(&out.join(file));
+        assert_eq!(&header[..columns.len()], columns, "{file}");
+        assert!(!rows.is_empty(), "{file} has rows");
+    }
+    let summary = stdout(&output);
+    assert!(summary.contains("cn-shanghai-f"), "{summary}");
+    assert!(summary.contains("first shortage"), "{summary}");
+}
+
+#[test]
+fn default_output_folder_is_reports_slash_name() {
+    let scratch = Scratch::new("default-out");
+    let text = std::fs::read_to_string(scenario("burst.toml"))
+        .unwrap()
+        .replace("name = \"burst\"", "name = \"it-default-out\"")
+        .replace("runs = 20", "runs = 1");
+    let file = scratch.write("s.toml", &text);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_planner"))
+        .args(["run", file.to_str().unwrap(), "--quiet"])
+        .current_dir(&scratch.dir)
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(scratch.path("reports/it-default-out/zones.csv").exists());
+    assert!(stdout(&output).is_empty(), "--quiet prints nothing");
+}
+
+#[test]
+fn an_output_path_that_is_a_file_is_refused_before_any_work() {
+    let scratch = Scratch::new("out-file");
+    let file = scratch.write("taken", "keep me");
+    let output = planner(&[
+        "run",
+        scenario("burst.toml").to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("not a folder"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+#[test]
+fn a_folder_that_is_not_a_report_is_never_replaced() {
+    let scratch = Scratch::new("out-foreign");
+    scratch.write("notes.txt", "precious");
+    let output = planner(&[
+        "run",
+        scenario("burst.toml").to_str().unwrap(),
+        "--out",
+        scratch.dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("not a planner report"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(scratch.path("notes.txt")).unwrap(),
+        "precious"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(code(&planner(&["run"])), 2);
+    assert_eq!(code(&planner(&["frobnicate"])), 2);
+    let output = planner(&[
+        "run",
+        scenario("burst.toml").to_str().unwrap(),
+        "--runs",
+        "0",
+    ]);
+    assert_eq!(code(&output), 2);
+    let output = planner(&["run", "no/such/scenario.toml"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("no/such/scenario.toml"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+// (8 - 1) x 30 = 210 for ecs.g7.4xlarge, the ACK documentation's own example.
+#[test]
+fn catalog_shows_pod_capacity_and_warns_below_twelve() {
+    let output = planner(&["catalog", "ecs.g7.4xlarge"]);
+    assert_eq!(code(&output), 0);
+    let line = stdout(&output)
+        .lines()
+        .find(|l| l.starts_with("ecs.g7.4xlarge"))
+        .expect("a row")
+        .to_string();
+    assert!(line.trim_end().ends_with("210"), "{line}");
+
+    let output = planner(&["catalog", "ecs.g6.large"]);
+    assert_eq!(code(&output), 0);
+    assert!(
+        stderr(&output).contains("ACK does not add such nodes"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = planner(&["catalog"]);
+    assert!(stdout(&output).lines().count() > 30);
+
+    let output = planner(&["catalog", "ecs.g7.4xlarg"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("ecs.g7.4xlarge"),
+        "suggests the near miss"
+    );
+}

@@ -1,0 +1,11 @@
+//! Integration tests through the real `planner` binary: what a user types and sees.
+//!
+//! One test binary with topic modules (see ripgrep's and nexosim's layout). Each test runs the
+//! binary built by cargo in a fresh temporary folder and checks exit codes, messages and the
+//! files written.
+
+mod cli;
+mod determinism;
+mod malformed;
+mod scenarios;
+mod util;
