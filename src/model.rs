@@ -21,7 +21,9 @@ use crate::engine::queue::EventQueue;
 use crate::engine::rng::{self, Concern};
 use crate::scenario::{ActionKind, Millis, Scenario};
 
-pub use metrics::{Samples, ShortageCause, VSwitchOutcome, ZoneOutcome, bucket_floor, bucket_of};
+pub use metrics::{
+    ApiCalls, Samples, ShortageCause, VSwitchOutcome, ZoneOutcome, bucket_floor, bucket_of,
+};
 
 use cluster::{Node, Pool};
 use metrics::Metrics;
@@ -68,6 +70,8 @@ pub enum Event {
     JobArrival(u32),
     /// A job's pod finishes.
     JobEnd(PodRef),
+    /// A deleted pod has stopped.
+    PodTerminated(PodRef),
     /// A booting node becomes Ready.
     NodeReady(NodeRef),
     /// The kubelet (re)tries CNI ADD for a pod.
@@ -130,6 +134,8 @@ pub struct RunResult {
     pub samples: Samples,
     /// Most pods waiting for an address at once (exact, not sampled).
     pub max_pods_pending_ip: u32,
+    /// ECS API calls made.
+    pub api_calls: ApiCalls,
     /// Time pods spent from their first CNI ADD to an address: counts per bucket of
     /// [`bucket_of`] (milliseconds).
     pub ip_wait_histogram: Vec<u64>,
@@ -204,11 +210,13 @@ impl<'s> World<'s> {
             Event::WorkloadReconcile(w) => self.workload_reconcile(w as usize),
             Event::RolloutStart(w) => self.rollout_start(w as usize),
             Event::JobArrival(w) => self.job_arrival(w as usize),
+            // A finished job's container has exited: its sandbox goes at once.
             Event::JobEnd(pod) => {
                 if let Some(id) = self.live_pod(pod) {
-                    self.delete_pod(id);
+                    self.remove_pod(id);
                 }
             }
+            Event::PodTerminated(pod) => self.pod_terminated(pod),
             Event::NodeReady(node) => self.node_ready(node),
             Event::CniAttempt(pod) => {
                 if let Some(id) = self.live_pod(pod) {

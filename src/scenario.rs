@@ -219,6 +219,9 @@ pub struct WorkloadSpec {
     pub cpu_millis: u32,
     /// Memory request per pod in MiB.
     pub memory_mib: u64,
+    /// `termination_grace` (default 10s): a deleted pod keeps running, its node resources and
+    /// its address until then. Jobs that complete release at once.
+    pub termination_grace_ms: Millis,
 }
 
 /// What differs between workload kinds.

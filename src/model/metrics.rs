@@ -18,6 +18,21 @@ pub enum ShortageCause {
     EniInhibited,
 }
 
+/// ECS API calls made in one run, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApiCalls {
+    /// `CreateNetworkInterface` calls that succeeded.
+    pub create_eni: u64,
+    /// `AssignPrivateIpAddresses` calls that succeeded.
+    pub assign_ips: u64,
+    /// `UnassignPrivateIpAddresses` calls.
+    pub unassign_ips: u64,
+    /// `DeleteNetworkInterface` calls.
+    pub delete_eni: u64,
+    /// Create or assign calls refused with `InvalidVSwitchId.IpNotEnough`.
+    pub refused_ip_not_enough: u64,
+}
+
 /// A vSwitch over one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VSwitchOutcome {
@@ -103,6 +118,7 @@ pub(super) struct Metrics {
     pub nodes_ready: u32,
     pub pods_running: u32,
     pub pods_unschedulable: u32,
+    pub api_calls: ApiCalls,
     pods_pending_ip: u32,
     max_pods_pending_ip: u32,
     /// Counts per bucket of the time pods waited for an address.
@@ -133,6 +149,7 @@ impl Metrics {
             nodes_ready: 0,
             pods_running: 0,
             pods_unschedulable: 0,
+            api_calls: ApiCalls::default(),
             pods_pending_ip: 0,
             max_pods_pending_ip: 0,
             ip_wait_histogram: Vec::new(),
@@ -197,6 +214,7 @@ impl Metrics {
             zones: self.zones,
             samples: self.samples,
             max_pods_pending_ip: self.max_pods_pending_ip,
+            api_calls: self.api_calls,
             ip_wait_histogram: self.ip_wait_histogram,
             events,
             pods_created,

@@ -613,13 +613,13 @@ impl<'s> World<'s> {
                 slot.ip_bucket.take(now);
                 let vswitch = slot.vswitch;
                 let (op, delay) = if self.vswitches[vswitch].free() >= count {
+                    self.metrics.api_calls.assign_ips += 1;
+                    self.take_addresses(vswitch, count);
                     (Op::Assign { count }, cloud.assign_ips_ms)
                 } else {
+                    self.metrics.api_calls.refused_ip_not_enough += 1;
                     (Op::AssignRefused, cloud.api_error_ms)
                 };
-                if let Op::Assign { count } = op {
-                    self.take_addresses(vswitch, count);
-                }
                 self.start_op(node, slot_index, op, delay);
             }
             SlotStatus::Creating | SlotStatus::Deleting => {
@@ -644,11 +644,13 @@ impl<'s> World<'s> {
         match self.pick_vswitch(node) {
             None => self.start_op(node, slot_index, Op::CreateNoVSwitch, 0),
             Some(vswitch) if self.vswitches[vswitch].free() >= count => {
+                self.metrics.api_calls.create_eni += 1;
                 self.take_addresses(vswitch, count);
                 let op = Op::Create { vswitch, count };
                 self.start_op(node, slot_index, op, cloud.create_eni_ms);
             }
             Some(vswitch) => {
+                self.metrics.api_calls.refused_ip_not_enough += 1;
                 let op = Op::CreateRefused {
                     vswitch,
                     count,
@@ -985,6 +987,8 @@ impl<'s> World<'s> {
             && slot.unassigning == 0
             && slot.deleting == 0;
         if whole {
+            self.metrics.api_calls.delete_eni += 1;
+            let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
             slot.status = SlotStatus::Deleting;
             slot.worker = Worker::Calling;
             slot.op = Some(Op::DeleteEni);
@@ -1034,6 +1038,7 @@ impl<'s> World<'s> {
         let batch = slot.deleting.min(BATCH_MAX);
         slot.deleting -= batch;
         slot.unassigning = batch;
+        self.metrics.api_calls.unassign_ips += 1;
         self.queue.schedule_in(
             unassign_ms,
             Event::SlotUnassignDone(node_ref, slot_index as u8),

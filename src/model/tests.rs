@@ -118,6 +118,7 @@ fn add_deployment(s: &mut Scenario, pool: Option<usize>, points: &[(Millis, f64)
         nodepool: pool,
         cpu_millis: 0,
         memory_mib: 0,
+        termination_grace_ms: 10 * SECOND_MS,
     });
 }
 
@@ -364,4 +365,198 @@ fn runs_are_repeatable() {
     assert_eq!(first, again);
     let other = World::new(&s, 1).run();
     assert_ne!(first.samples, other.samples);
+}
+
+fn add_statefulset(s: &mut Scenario, points: &[(Millis, f64)], rollout_every_ms: Option<Millis>) {
+    add_deployment(s, None, points);
+    let workload = s.workloads.last_mut().expect("just added");
+    let WorkloadKind::Deployment(replicated) = &workload.kind else {
+        unreachable!()
+    };
+    let mut replicated = replicated.clone();
+    replicated.rollout_every_ms = rollout_every_ms;
+    workload.kind = WorkloadKind::StatefulSet(replicated);
+}
+
+fn step(at: Millis, from: f64, to: f64) -> Vec<(Millis, f64)> {
+    vec![(0, from), (at, from), (at + 1, to)]
+}
+
+// 25 pods reach a fresh node (15 addresses per ENI) at once. Pods 1-15 queue on slot 0 until it
+// is full (addresses + queue = 15), pods 16-25 on slot 1. Each slot gathers 300 ms and creates
+// its ENI with min(10, queued) = 10 addresses (3 s); slot 0 then gathers again and assigns the
+// other 5 (1 s). That is 2 creates and 1 assign, and the last pod has waited
+// 0.3 + 3 + 0.3 + 1 = 4.6 s.
+#[test]
+fn a_burst_is_served_in_batches_of_ten() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    add_deployment(&mut s, None, &step(HOUR_MS, 0.0, 25.0));
+    let result = run(&s);
+    assert_eq!(result.api_calls.create_eni, 2);
+    assert_eq!(result.api_calls.assign_ips, 1);
+    assert_eq!(result.api_calls.refused_ip_not_enough, 0);
+    assert_eq!(last(&result.samples.pods_running), 25);
+    let slowest = result.ip_wait_histogram.len() - 1;
+    assert_eq!(bucket_floor(slowest), bucket_floor(bucket_of(4_600)));
+}
+
+// Five pods fill part of ENI 1; then three more pods come one at a time, with no idle address
+// anywhere (max_pool_size = 0). Under most_ips each goes to the biggest ENI, which grows by an
+// assign: 1 ENI in all. Under least_ips an empty slot (priority 0) sorts first, so each of the
+// three creates a new ENI until all 4 slots are used: 4 creates.
+#[test]
+fn least_ips_opens_new_enis_eagerly_and_most_ips_fills_the_first() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    let mut points = vec![(0, 5.0)];
+    for (k, at) in [HOUR_MS, 2 * HOUR_MS, 3 * HOUR_MS].into_iter().enumerate() {
+        points.push((at, 5.0 + k as f64));
+        points.push((at + 1, 6.0 + k as f64));
+    }
+    add_deployment(&mut s, None, &points);
+    let result = run(&s);
+    assert_eq!(result.api_calls.create_eni, 1);
+    assert_eq!(result.api_calls.assign_ips, 3);
+    s.terway_configs[0].eni_selection = EniSelection::LeastIps;
+    let result = run(&s);
+    assert_eq!(result.api_calls.create_eni, 4);
+    assert_eq!(result.api_calls.assign_ips, 0);
+    assert_eq!(last(&result.samples.pods_running), 8);
+}
+
+// 20 pods on one node (ENIs of 15: 15 + 5 addresses) go away at 1 h. With max_pool_size = 5 the
+// next pool tick wants 15 fewer idle addresses: ENI 2 (the emptiest) holds 5 and nothing uses it,
+// so it is deleted whole; 10 more are unassigned from ENI 1. Terway's walk may land on ENI 1's
+// primary, which it cannot unassign, so a later tick may finish the job: in the end the node
+// holds 5 idle addresses, plus eth0: 6 used. With max_pool_size = 0 both ENIs go: 1 used.
+#[test]
+fn pool_ticks_trim_idle_addresses_down_to_max_pool_size() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    s.terway_configs[0].max_pool_size = 5;
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    add_deployment(&mut s, None, &step(HOUR_MS, 20.0, 0.0));
+    let result = run(&s);
+    assert_eq!(used_at_end(&s, &result), vec![6]);
+    assert_eq!(last(&result.samples.zone_idle), 5);
+    assert_eq!(result.api_calls.delete_eni, 1);
+    assert!(result.api_calls.unassign_ips >= 1);
+
+    s.terway_configs[0].max_pool_size = 0;
+    let result = run(&s);
+    assert_eq!(used_at_end(&s, &result), vec![1]);
+    assert_eq!(result.api_calls.delete_eni, 2);
+}
+
+// Idle reclaim trims below max_pool_size once the pool has been untouched for a while.
+// 10 pods leave at 1 h; max_pool_size = 10 keeps all 10 idle, forever without reclaim. With
+// reclaim after 10 minutes, in batches of 5, the pool drains to min_pool_size = 0 within hours.
+#[test]
+fn idle_reclaim_trims_below_max_pool_size() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    s.terway_configs[0].max_pool_size = 10;
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    add_deployment(&mut s, None, &step(HOUR_MS, 10.0, 0.0));
+    let result = run(&s);
+    assert_eq!(used_at_end(&s, &result), vec![11]);
+    s.terway_configs[0].idle_ip_reclaim = Some(crate::scenario::IdleReclaim {
+        after_ms: 10 * MINUTE_MS,
+        interval_ms: 10 * MINUTE_MS,
+        batch_size: 5,
+        jitter_factor: 0.0,
+    });
+    let result = run(&s);
+    assert_eq!(used_at_end(&s, &result), vec![1]);
+}
+
+// Three StatefulSet pods leave at 1 h. Terway holds their addresses 5 to 10 minutes, so at 65
+// min they are still used (1 + 3 = 4); a Deployment's are idle at once and gone after the next
+// pool tick (at most 4 minutes, plus 7 s to delete the ENI): 1 used at 65 min. The samples are a
+// minute apart, so sample 65 is 65 min.
+#[test]
+fn statefulset_addresses_are_held_for_a_same_name_pod() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    add_statefulset(&mut s, &step(HOUR_MS, 3.0, 0.0), None);
+    let result = run(&s);
+    assert_eq!(result.samples.vswitch_used[65], 4);
+    assert_eq!(result.samples.vswitch_used[90], 1);
+
+    let mut d = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut d, "workers", CUSTOM, "vsw-a", 1);
+    add_deployment(&mut d, None, &step(HOUR_MS, 3.0, 0.0));
+    let result = run(&d);
+    assert_eq!(result.samples.vswitch_used[65], 1);
+}
+
+// A StatefulSet rollout deletes one pod at a time and recreates it under the same name; on a
+// single node the new pod gets the held address back, so the rollout needs no new address:
+// the peak stays at 1 eth0 + 3 pods.
+#[test]
+fn a_statefulset_rollout_reuses_held_addresses() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    add_statefulset(&mut s, &[(0, 3.0)], Some(HOUR_MS));
+    let result = run(&s);
+    assert_eq!(result.vswitches[0].peak_used, 4);
+    assert_eq!(result.api_calls.assign_ips + result.api_calls.create_eni, 3);
+    assert_eq!(last(&result.samples.pods_running), 3);
+}
+
+// A Deployment rollout with the default 25% surge needs new addresses while old pods still run:
+// 8 pods, surge ceil(2) = 2, so the peak is at least 1 + 8 + 2 = 11.
+#[test]
+fn a_deployment_rollout_surges() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    add_deployment(&mut s, None, &[(0, 8.0)]);
+    if let WorkloadKind::Deployment(r) = &mut s.workloads[0].kind {
+        r.rollout_every_ms = Some(HOUR_MS);
+    }
+    let result = run(&s);
+    assert!(
+        result.vswitches[0].peak_used >= 11,
+        "{}",
+        result.vswitches[0].peak_used
+    );
+    assert_eq!(last(&result.samples.pods_running), 8);
+}
+
+// One node of 64 vCPU holds 4 pods of 16 vCPU. 10 pods: 6 are unschedulable, the autoscaler
+// (10 s scan) adds ceil(6 / 4) = 2 nodes, Ready 2 minutes later; everything runs by 3 min. At
+// 1 h the pods go; the nodes are empty from 1 h 15 s (the next target tick) and removed 10
+// minutes later down to min_nodes = 1.
+#[test]
+fn the_autoscaler_adds_nodes_for_unschedulable_pods_and_removes_empty_ones() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/24", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    s.nodepools[0].max_nodes = 3;
+    add_deployment(&mut s, None, &step(HOUR_MS, 10.0, 0.0));
+    s.workloads[0].cpu_millis = 16_000;
+    let result = run(&s);
+    assert_eq!(result.samples.nodes[1], 1);
+    assert_eq!(result.samples.pods_unschedulable[1], 6);
+    assert_eq!(result.samples.nodes[3], 3);
+    assert_eq!(result.samples.pods_running[3], 10);
+    // Three eth0 addresses and ten pods.
+    assert_eq!(result.samples.vswitch_used[3], 13);
+    assert_eq!(result.samples.nodes[70], 3);
+    assert_eq!(result.samples.nodes[71], 1);
+}
+
+// A /29 has 4 usable addresses: only 4 of 6 nodes get an eth0 address; the other launches fail.
+#[test]
+fn node_launches_fail_when_the_node_vswitch_is_full() {
+    let mut s = scenario(
+        &[
+            ("vsw-a", "z1", "10.0.0.0/24", 0),
+            ("vsw-n", "z1", "10.0.1.0/29", 0),
+        ],
+        &["vsw-a"],
+    );
+    add_pool(&mut s, "workers", CUSTOM, "vsw-n", 6);
+    let result = run(&s);
+    assert_eq!(result.node_launch_failures, 2);
+    assert_eq!(last(&result.samples.nodes), 4);
+    assert_eq!(result.vswitches[1].full_at_ms, Some(0));
 }

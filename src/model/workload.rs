@@ -33,6 +33,8 @@ pub(super) enum PodState {
     Backoff,
     /// Has an address.
     Running,
+    /// Deleted by its controller but still stopping: it keeps its node resources and address.
+    Terminating,
     /// Deleted; the table entry is free.
     Gone,
 }
@@ -111,7 +113,7 @@ impl WorkloadState {
             PodState::Unscheduled => &mut self.unscheduled,
             PodState::Attaching | PodState::Backoff => &mut self.starting,
             PodState::Running => &mut self.running,
-            PodState::Gone => unreachable!("gone pods are in no set"),
+            PodState::Terminating | PodState::Gone => unreachable!("stopping pods are in no set"),
         }
     }
 }
@@ -461,11 +463,12 @@ impl<'s> World<'s> {
         let (from, key, workload) = (p.state, (p.revision, p.seq, pod), p.workload);
         p.state = to;
         let state = &mut self.workloads[workload];
-        if from != PodState::Gone {
+        let counted = |s: PodState| !matches!(s, PodState::Terminating | PodState::Gone);
+        if counted(from) {
             let removed = state.set_of(from).remove(&key);
             debug_assert!(removed, "pod missing from its workload's set");
         }
-        if to != PodState::Gone {
+        if counted(to) {
             state.set_of(to).insert(key);
         }
         let current = key.0 == state.revision;
@@ -475,7 +478,7 @@ impl<'s> World<'s> {
         if current && to == PodState::Running {
             state.current_running += 1;
         }
-        if current && to == PodState::Gone {
+        if current && counted(from) && !counted(to) {
             state.current_total -= 1;
         }
         if from == PodState::Running {
@@ -554,8 +557,37 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Deletes a pod: a CNI DEL releases its address (or Terway holds it, for StatefulSets).
+    /// A controller deletes a pod. A running pod first stops for its `termination_grace`,
+    /// keeping its address; the controller no longer counts it.
     pub(super) fn delete_pod(&mut self, pod: PodId) {
+        let p = &self.pods[pod.0 as usize];
+        let grace_ms = self.scenario.workloads[p.workload].termination_grace_ms;
+        match p.state {
+            PodState::Terminating => {}
+            PodState::Running if grace_ms > 0 => {
+                let workload = p.workload;
+                self.move_pod(pod, PodState::Terminating);
+                let pod_ref = self.pod_ref(pod);
+                self.queue
+                    .schedule_in(grace_ms, Event::PodTerminated(pod_ref));
+                self.request_reconcile(workload);
+            }
+            _ => self.remove_pod(pod),
+        }
+    }
+
+    /// A stopping pod is gone.
+    pub(super) fn pod_terminated(&mut self, pod: PodRef) {
+        if let Some(id) = self.live_pod(pod)
+            && self.pods[id.0 as usize].state == PodState::Terminating
+        {
+            self.remove_pod(id);
+        }
+    }
+
+    /// The pod is gone: a CNI DEL releases its address (or Terway holds it, for StatefulSets),
+    /// and its node resources are free.
+    pub(super) fn remove_pod(&mut self, pod: PodId) {
         let p = &self.pods[pod.0 as usize];
         let (state, workload, node, slot) = (p.state, p.workload, p.node, p.slot as usize);
         let (ordinal, holds_primary) = (p.ordinal, p.holds_primary);
@@ -569,7 +601,7 @@ impl<'s> World<'s> {
                 }
             }
             PodState::Backoff => {}
-            PodState::Running => {
+            PodState::Running | PodState::Terminating => {
                 if matches!(kind, WorkloadKind::StatefulSet(_)) {
                     self.hold_sticky_address(node, slot, workload, ordinal, holds_primary);
                 } else {

@@ -205,6 +205,8 @@ pub struct WorkloadEntry {
     pub arrivals_per_hour: Option<CurveEntry>,
     /// Mean job run time (exponential).
     pub duration: Option<Duration>,
+    /// How long a deleted pod keeps running (and holds its address) before it is gone.
+    pub termination_grace: Option<Duration>,
     /// Median job run time (log-normal).
     pub duration_p50: Option<Duration>,
     /// 99th percentile job run time (log-normal).

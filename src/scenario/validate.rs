@@ -58,6 +58,9 @@ const VSWITCH_PREFIXES: RangeInclusive<u8> = MIN_VSWITCH_PREFIX..=MAX_VSWITCH_PR
 const DEFAULT_MAX_POOL_SIZE: u32 = 5;
 const DEFAULT_IP_POOL_SYNC_PERIOD_MS: Millis = 120 * SECOND_MS;
 const DEFAULT_RECLAIM_INTERVAL_MS: Millis = 10 * MINUTE_MS;
+/// A deleted pod usually stops within seconds of SIGTERM; its address goes at CNI DEL.
+const DEFAULT_TERMINATION_GRACE_MS: Millis = 10 * SECOND_MS;
+const MAX_TERMINATION_GRACE_MS: Millis = HOUR_MS;
 const DEFAULT_RECLAIM_BATCH_SIZE: u32 = 5;
 const DEFAULT_RECLAIM_JITTER: f64 = 0.1;
 const DEFAULT_BOOT_TIME_MS: Millis = 2 * MINUTE_MS;
@@ -1145,12 +1148,27 @@ impl Checker<'_> {
                 Kind::Deployment | Kind::StatefulSet => self.replicated(&prefix, workload, kind)?,
                 Kind::Job => self.job(&prefix, workload)?,
             };
+            let termination_grace_ms = match workload.termination_grace {
+                None => DEFAULT_TERMINATION_GRACE_MS,
+                Some(grace) if grace.0 <= MAX_TERMINATION_GRACE_MS => grace.0,
+                Some(grace) => {
+                    return Err(self.err(
+                        format!("{prefix}.termination_grace"),
+                        format!(
+                            "{} is longer than the {} a pod may take to stop here",
+                            format_duration(grace.0),
+                            format_duration(MAX_TERMINATION_GRACE_MS)
+                        ),
+                    ));
+                }
+            };
             specs.push(super::WorkloadSpec {
                 name: workload.name.clone(),
                 kind,
                 nodepool,
                 cpu_millis: workload.cpu.map_or(0, |cpu| cpu.0),
                 memory_mib: workload.memory.map_or(0, |memory| memory.0),
+                termination_grace_ms,
             });
         }
         Ok(specs)
