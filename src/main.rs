@@ -90,7 +90,13 @@ fn main() -> ExitCode {
 
 fn print_warnings(file: &Path, warnings: &[Warning]) {
     for warning in warnings {
-        eprintln!("warning: {}: {warning}", file.display());
+        let line = warning.line.map(|l| format!(":{l}")).unwrap_or_default();
+        eprintln!(
+            "warning: {}{line}: {}: {}",
+            file.display(),
+            warning.key,
+            warning.message
+        );
     }
 }
 
