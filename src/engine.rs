@@ -8,9 +8,18 @@ pub mod queue;
 pub mod rng;
 
 use crate::model::{RunResult, World};
-use crate::scenario::Scenario;
+use crate::scenario::{Millis, Scenario};
 
 /// Runs run `run_index` of the scenario to its horizon.
 pub fn run_once(scenario: &Scenario, run_index: u32) -> RunResult {
     World::new(scenario, run_index).run()
+}
+
+/// Like [`run_once`], calling `progress` with the simulated time reached now and then.
+pub fn run_once_with_progress(
+    scenario: &Scenario,
+    run_index: u32,
+    progress: &mut dyn FnMut(Millis),
+) -> RunResult {
+    World::new(scenario, run_index).run_with_progress(progress)
 }

@@ -143,16 +143,18 @@ fn run_with_progress(
     scenario: &Scenario,
     args: &RunArgs,
 ) -> Result<Vec<planner::model::RunResult>, Failure> {
-    let bar = ProgressBar::new(u64::from(scenario.runs));
+    // Progress counts simulated seconds over all runs, so one long run moves the bar too.
+    let total_s = u64::from(scenario.runs) * scenario.horizon_ms / 1000;
+    let bar = ProgressBar::new(total_s.max(1));
     if args.quiet || !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})")
+        ProgressStyle::with_template("{msg} [{bar:30}] {percent}%, {elapsed} (eta {eta})")
             .expect("valid template")
             .progress_chars("=> "),
     );
-    bar.set_message(format!("running {}", scenario.name));
+    bar.set_message(format!("{}: {} runs", scenario.name, scenario.runs));
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(threads) = args.threads {
         pool = pool.num_threads(usize::from(threads));
@@ -160,7 +162,7 @@ fn run_with_progress(
     let pool = pool
         .build()
         .map_err(|e| Failure::input(format!("cannot start worker threads: {e}")))?;
-    let runs = pool.install(|| planner::sweep::run_all(scenario, &|| bar.inc(1)));
+    let runs = pool.install(|| planner::sweep::run_all(scenario, &|ms| bar.inc(ms / 1000)));
     bar.finish_and_clear();
     Ok(runs)
 }

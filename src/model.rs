@@ -184,7 +184,14 @@ impl<'s> World<'s> {
     }
 
     /// Runs to the horizon and returns the outcome.
-    pub fn run(mut self) -> RunResult {
+    pub fn run(self) -> RunResult {
+        self.run_with_progress(&mut |_| {})
+    }
+
+    /// Runs to the horizon, telling `progress` the simulated time reached every so many events
+    /// (and the horizon at the end).
+    pub fn run_with_progress(mut self, progress: &mut dyn FnMut(Millis)) -> RunResult {
+        const EVENTS_PER_REPORT: u64 = 1 << 16;
         let horizon_ms = self.scenario.horizon_ms;
         while let Some(at_ms) = self.queue.peek_time() {
             if at_ms > horizon_ms {
@@ -193,7 +200,11 @@ impl<'s> World<'s> {
             let (_, event) = self.queue.pop().expect("peeked");
             self.events += 1;
             self.handle(event);
+            if self.events % EVENTS_PER_REPORT == 0 {
+                progress(at_ms);
+            }
         }
+        progress(horizon_ms);
         self.finish()
     }
 

@@ -5,17 +5,20 @@ use rayon::prelude::*;
 
 use crate::engine;
 use crate::model::RunResult;
-use crate::scenario::Scenario;
+use crate::scenario::{Millis, Scenario};
 
-/// Runs every seeded run of the scenario on the current rayon pool. `on_run_done` is called
-/// once per finished run, from whichever thread ran it (for progress bars).
-pub fn run_all(scenario: &Scenario, on_run_done: &(dyn Fn() + Sync)) -> Vec<RunResult> {
+/// Runs every seeded run of the scenario on the current rayon pool. `on_progress` receives
+/// simulated milliseconds as they are covered, summed over runs up to `runs x horizon`, from
+/// whichever thread makes them (for progress bars). Results come back in run order.
+pub fn run_all(scenario: &Scenario, on_progress: &(dyn Fn(Millis) + Sync)) -> Vec<RunResult> {
     (0..scenario.runs)
         .into_par_iter()
         .map(|run_index| {
-            let result = engine::run_once(scenario, run_index);
-            on_run_done();
-            result
+            let mut reached: Millis = 0;
+            engine::run_once_with_progress(scenario, run_index, &mut |now| {
+                on_progress(now - reached);
+                reached = now;
+            })
         })
         .collect()
 }
