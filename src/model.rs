@@ -200,7 +200,7 @@ impl<'s> World<'s> {
             let (_, event) = self.queue.pop().expect("peeked");
             self.events += 1;
             self.handle(event);
-            if self.events % EVENTS_PER_REPORT == 0 {
+            if self.events.is_multiple_of(EVENTS_PER_REPORT) {
                 progress(at_ms);
             }
         }
