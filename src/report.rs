@@ -117,6 +117,32 @@ fn spread(values: impl Iterator<Item = u32>) -> Spread {
     }
 }
 
+/// One combination of a what-if sweep, as `sweep.csv` and `sweep.png` show it. Figures are for
+/// the whole cluster: the earliest zone shortage, the fullest vSwitch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPoint {
+    /// The combination, e.g. `terway.max_pool_size=5 vswitch.vsw-aaa.cidr=10.0.0.0/22`.
+    pub label: String,
+    /// Earliest first shortage over zones, percentiles over runs (`None`: never).
+    pub first_shortage_p10_ms: Option<Millis>,
+    /// Median.
+    pub first_shortage_p50_ms: Option<Millis>,
+    /// 90th percentile.
+    pub first_shortage_p90_ms: Option<Millis>,
+    /// Fraction of runs with a shortage in any zone.
+    pub shortage_runs: f64,
+    /// Peak addresses held over all zones, 90th percentile run.
+    pub peak_used_p90: u32,
+    /// Highest peak used / usable over vSwitches, 90th percentile run.
+    pub peak_utilization_p90: f64,
+    /// Idle addresses in node pools at the moment of peak use, median run.
+    pub idle_at_peak_p50: u32,
+    /// Time from a pod's first CNI ADD to its address: median.
+    pub ip_wait_p50_ms: Option<Millis>,
+    /// 99th percentile.
+    pub ip_wait_p99_ms: Option<Millis>,
+}
+
 /// Everything the reports say, aggregated over runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
