@@ -6,12 +6,19 @@
 //! - [`scenario`] reads TOML and yields a validated [`scenario::Scenario`];
 //! - [`engine`] runs one seeded run of the [`model`] to the horizon;
 //! - [`sweep`] runs many seeded runs in parallel, in a fixed order;
-//! - [`report`] turns the runs into percentiles, CSV files and a summary.
+//! - [`report`] turns the runs into percentiles, CSV files and a summary;
+//! - [`plan`] recommends vSwitches and expansion points, checks them by re-running, and judges
+//!   the capacity gates;
+//! - [`import`] turns what kubectl and the aliyun CLI print into a scenario of today's cluster;
+//! - [`lint`] finds the Terway configuration mistakes that cause outages (`planner check`).
 #![warn(missing_docs)]
 
 pub mod catalog;
 pub mod engine;
+pub mod import;
+pub mod lint;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

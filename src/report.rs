@@ -5,7 +5,9 @@
 //! touches the file system, and it swaps a finished folder into place so that a failed run
 //! never leaves a half-written report where a good one was.
 
+pub mod ci;
 pub mod csv;
+pub mod png;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,6 +69,10 @@ pub struct ZoneRow {
     pub peak_demand_p90: u32,
     /// Peak pods waiting for an address in the zone, 90th percentile run.
     pub peak_pods_pending_ip_p90: u32,
+    /// First request that failed while the node could still reach free addresses, median.
+    pub first_stranded_p50_ms: Option<Millis>,
+    /// Requests that failed that way, median run.
+    pub stranded_failures_p50: u32,
 }
 
 /// One row of `vswitches.csv`.
@@ -306,11 +312,22 @@ fn zone_row(scenario: &Scenario, runs: &[RunResult], zone: usize, name: &str) ->
             runs.iter().map(|r| r.zones[zone].peak_pending_ip),
             90.0,
         ),
+        first_stranded_p50_ms: time_percentile(
+            &runs
+                .iter()
+                .map(|r| r.zones[zone].first_stranded_ms)
+                .collect::<Vec<_>>(),
+            50.0,
+        ),
+        stranded_failures_p50: value_percentile(
+            runs.iter().map(|r| r.zones[zone].stranded_failures),
+            50.0,
+        ),
     }
 }
 
 /// p50 and p99 of the address wait over all pods of all runs, from the merged histograms.
-fn ip_wait_percentiles(runs: &[RunResult]) -> (Option<Millis>, Option<Millis>) {
+pub fn ip_wait_percentiles(runs: &[RunResult]) -> (Option<Millis>, Option<Millis>) {
     let buckets = runs
         .iter()
         .map(|r| r.ip_wait_histogram.len())
@@ -349,7 +366,7 @@ pub fn seconds(ms: Millis) -> String {
     }
 }
 
-/// A duration for people: at most the two largest units, rounded down (`2d 10h`, `10m 29s`,
+/// A duration for people: the two largest nonzero units, rounded down (`2d 10h`, `10m 29s`,
 /// `4.5s`), so columns stay readable; the CSV files keep milliseconds.
 pub fn human_duration(ms: Millis) -> String {
     if ms < 60_000 {
@@ -365,21 +382,164 @@ pub fn human_duration(ms: Millis) -> String {
         (60_000, "m"),
         (1_000, "s"),
     ];
-    let first = units
+    let parts: Vec<String> = units
         .iter()
-        .position(|&(unit, _)| ms >= unit)
-        .expect("at least a minute");
+        .scan(ms, |rest, &(unit, name)| {
+            let count = *rest / unit;
+            *rest %= unit;
+            Some((count, name))
+        })
+        .filter(|&(count, _)| count > 0)
+        .take(2)
+        .map(|(count, name)| format!("{count}{name}"))
+        .collect();
+    parts.join(" ")
+}
+
+/// One sweep point from its runs: cluster-wide figures (the earliest zone, the fullest
+/// vSwitch).
+pub fn sweep_point(label: String, scenario: &Scenario, runs: &[RunResult]) -> SweepPoint {
+    let earliest: Vec<Option<Millis>> = runs
+        .iter()
+        .map(|r| r.zones.iter().filter_map(|z| z.first_shortage_ms).min())
+        .collect();
+    let n_vswitches = scenario.vswitches.len();
+    let n_zones = scenario.zones.len();
+    let peak_used = |r: &RunResult| r.zones.iter().map(|z| z.peak_used).sum::<u32>();
+    let utilization = |r: &RunResult| {
+        scenario
+            .vswitches
+            .iter()
+            .zip(&r.vswitches)
+            .map(|(spec, outcome)| {
+                f64::from(outcome.peak_used) / f64::from(spec.usable_ips().max(1))
+            })
+            .fold(0.0, f64::max)
+    };
+    let idle_at_peak = |r: &RunResult| -> u32 {
+        let used_at = |sample: usize| -> u32 {
+            r.samples.vswitch_used[sample * n_vswitches..(sample + 1) * n_vswitches]
+                .iter()
+                .sum()
+        };
+        let peak = (0..r.samples.times_ms.len())
+            .max_by_key(|&s| (used_at(s), std::cmp::Reverse(s)))
+            .unwrap_or(0);
+        r.samples.zone_idle[peak * n_zones..(peak + 1) * n_zones]
+            .iter()
+            .sum()
+    };
+    let mut utilizations: Vec<f64> = runs.iter().map(utilization).collect();
+    utilizations.sort_by(f64::total_cmp);
+    let (ip_wait_p50_ms, ip_wait_p99_ms) = ip_wait_percentiles(runs);
+    SweepPoint {
+        label,
+        first_shortage_p10_ms: time_percentile(&earliest, 10.0),
+        first_shortage_p50_ms: time_percentile(&earliest, 50.0),
+        first_shortage_p90_ms: time_percentile(&earliest, 90.0),
+        shortage_runs: fraction(&earliest),
+        peak_used_p90: value_percentile(runs.iter().map(peak_used), 90.0),
+        peak_utilization_p90: nearest_rank(&utilizations, 90.0),
+        idle_at_peak_p50: value_percentile(runs.iter().map(idle_at_peak), 50.0),
+        ip_wait_p50_ms,
+        ip_wait_p99_ms,
+    }
+}
+
+/// The comparison table printed after a sweep.
+pub fn sweep_table(scenario: &str, points: &[SweepPoint]) -> String {
+    let when = |t: Option<Millis>| t.map_or_else(|| "never".to_string(), human_duration);
     let mut out = String::new();
-    let mut rest = ms;
-    for &(unit, name) in &units[first..(first + 2).min(units.len())] {
-        let count = rest / unit;
-        rest %= unit;
-        if count > 0 {
-            let _ = write!(
+    let _ = writeln!(out, "sweep of {scenario}: {} combinations", points.len());
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<4} {:<30} {:>10}  {:>8} {:>10} {:>9} {:>16}  combination",
+        "#",
+        "first shortage p10 / p50",
+        "runs short",
+        "peak p90",
+        "util p90",
+        "idle@peak",
+        "IP wait p50/p99"
+    );
+    for (index, p) in points.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{:<4} {:<30} {:>9.0}%  {:>8} {:>9.1}% {:>9} {:>16}  {}",
+            index + 1,
+            format!(
+                "{} / {}",
+                when(p.first_shortage_p10_ms),
+                when(p.first_shortage_p50_ms)
+            ),
+            p.shortage_runs * 100.0,
+            p.peak_used_p90,
+            p.peak_utilization_p90 * 100.0,
+            p.idle_at_peak_p50,
+            format!("{} / {}", when(p.ip_wait_p50_ms), when(p.ip_wait_p99_ms)),
+            p.label
+        );
+    }
+    out
+}
+
+/// Recommendations, pool savings and gate results, for the terminal.
+pub fn plan_table(plan: ci::Plan<'_>) -> String {
+    let when = |t: Option<Millis>| t.map_or_else(|| "-".to_string(), human_duration);
+    let mut out = String::new();
+    if !plan.recommendations.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "recommendations:");
+        for r in plan.recommendations {
+            let check = match r.verified {
+                Some(true) => "verified: the re-run with it has no shortage".to_string(),
+                Some(false) => format!(
+                    "NOT enough alone: the re-run still runs short in {:.0}% of runs",
+                    r.verified_shortage_runs.unwrap_or(0.0) * 100.0
+                ),
+                None => "not verified".to_string(),
+            };
+            let _ = writeln!(
                 out,
-                "{}{count}{name}",
-                if out.is_empty() { "" } else { " " }
+                "  {}: demand {} needs {} with headroom, the zone has {}: {}; {check}",
+                r.zone_name,
+                r.peak_demand,
+                r.needed_ips,
+                r.usable_ips_now,
+                crate::plan::describe(r)
             );
+        }
+    }
+    if !plan.savings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "idle addresses in node pools at the peak (and with max_pool_size = 0):"
+        );
+        for s in plan.savings {
+            let _ = writeln!(
+                out,
+                "  {}: {} idle; peak use {} -> {} (saves {}); pod IP wait p50/p99 {} / {} -> {} / {}",
+                s.zone_name,
+                s.idle_at_peak,
+                s.peak_used,
+                s.peak_used_without_pool,
+                s.saved(),
+                when(s.ip_wait_ms.0),
+                when(s.ip_wait_ms.1),
+                when(s.ip_wait_without_pool_ms.0),
+                when(s.ip_wait_without_pool_ms.1)
+            );
+        }
+    }
+    if !plan.gates.is_empty() {
+        let _ = writeln!(out);
+        let failed = plan.gates.iter().filter(|g| !g.passed).count();
+        let _ = writeln!(out, "gates: {} checks, {failed} failed", plan.gates.len());
+        for g in plan.gates {
+            let mark = if g.passed { "pass" } else { "FAIL" };
+            let _ = writeln!(out, "  {mark} {}: {}", g.gate, g.message);
         }
     }
     out
@@ -593,7 +753,7 @@ mod tests {
         assert_eq!(human_duration(450), "450ms");
         assert_eq!(human_duration(4_544), "4.5s");
         assert_eq!(human_duration(629_100), "10m 29s");
-        assert_eq!(human_duration(2 * 86_400_000 + 629_100), "2d");
+        assert_eq!(human_duration(2 * 86_400_000 + 629_100), "2d 10m");
         assert_eq!(
             human_duration(2 * 86_400_000 + 3 * 3_600_000 + 629_100),
             "2d 3h"

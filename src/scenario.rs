@@ -5,6 +5,7 @@
 //! engine never sees a raw string, duration text or a name it would have to look up.
 
 mod file;
+mod overrides;
 mod units;
 mod validate;
 
@@ -16,6 +17,7 @@ use ipnet::Ipv4Net;
 
 pub use crate::catalog::InstanceType;
 pub use file::nearest as nearest_name;
+pub use overrides::{Override, parse_with_overrides};
 pub use units::{format_duration, parse_duration_ms};
 
 /// Simulated milliseconds since the scenario starts.
@@ -65,6 +67,45 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     /// Operator actions, sorted by time; equal times keep file order.
     pub actions: Vec<Action>,
+    /// `[planning]`.
+    pub planning: Planning,
+    /// `[gates]`.
+    pub gates: Gates,
+}
+
+/// `[planning]`: how recommendations are made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Planning {
+    /// Run percentile to plan for (default 90): demand at this percentile, first shortage at
+    /// 100 minus it (the earlier side), so that this share of runs is no worse.
+    pub percentile: f64,
+    /// Spare fraction on top of the predicted peak (default 0.2).
+    pub headroom: f64,
+    /// How long an expansion takes to roll out (default 7d).
+    pub lead_time_ms: Millis,
+}
+
+/// `[gates]`: capacity checks; `None` means the gate is not set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gates {
+    /// Run percentile to judge at (default 90), read on the pessimistic side as in
+    /// [`Planning::percentile`].
+    pub percentile: f64,
+    /// Every zone's first shortage must come later than this, or never.
+    pub min_time_to_shortage_ms: Option<Millis>,
+    /// No vSwitch's peak used / usable above this.
+    pub max_vswitch_utilization: Option<f64>,
+    /// Never more pods than this waiting for an address.
+    pub max_pods_pending_ip: Option<u32>,
+}
+
+impl Gates {
+    /// Whether any gate is set.
+    pub fn any(&self) -> bool {
+        self.min_time_to_shortage_ms.is_some()
+            || self.max_vswitch_utilization.is_some()
+            || self.max_pods_pending_ip.is_some()
+    }
 }
 
 /// A vSwitch: a subnet of the VPC in one zone.

@@ -56,6 +56,11 @@ pub struct ZoneOutcome {
     /// Most of (addresses held + pods waiting for one) at once: what the zone would have held
     /// with unlimited addresses.
     pub peak_demand: u32,
+    /// When a pod's request first failed for lack of addresses while its node could still
+    /// reach free ones (Terway's binding of ENIs to vSwitches, its cache, batching).
+    pub first_stranded_ms: Option<Millis>,
+    /// How many pod requests failed that way.
+    pub stranded_failures: u32,
 }
 
 /// The sampled time series of one run. Per-vSwitch and per-zone series are flattened sample
@@ -70,6 +75,8 @@ pub struct Samples {
     pub vswitch_idle: Vec<u32>,
     /// Idle addresses per zone.
     pub zone_idle: Vec<u32>,
+    /// Pods waiting for an address per zone.
+    pub zone_pending_ip: Vec<u32>,
     /// Ready nodes.
     pub nodes: Vec<u32>,
     /// Pods with an address.
@@ -114,6 +121,8 @@ pub(super) struct Metrics {
     zone_used: Vec<u32>,
     zone_idle: Vec<u32>,
     zone_pending: Vec<u32>,
+    /// Of the waiting pods, those a call in flight will serve (their address is in `zone_used`).
+    zone_covered: Vec<u32>,
     zones: Vec<ZoneOutcome>,
     pub nodes_ready: u32,
     pub pods_running: u32,
@@ -135,6 +144,8 @@ impl Metrics {
             first_shortage_cause: None,
             peak_pending_ip: 0,
             peak_demand: 0,
+            first_stranded_ms: None,
+            stranded_failures: 0,
         };
         Metrics {
             run_index: 0,
@@ -145,6 +156,7 @@ impl Metrics {
             zone_used: vec![0; zones],
             zone_idle: vec![0; zones],
             zone_pending: vec![0; zones],
+            zone_covered: vec![0; zones],
             zones: vec![zone; zones],
             nodes_ready: 0,
             pods_running: 0,
@@ -186,8 +198,21 @@ impl Metrics {
         }
     }
 
+    pub fn stranded(&mut self, zone: usize, now: Millis) {
+        let outcome = &mut self.zones[zone];
+        outcome.first_stranded_ms.get_or_insert(now);
+        outcome.stranded_failures += 1;
+    }
+
+    pub fn covered_pending_changed(&mut self, zone: usize, delta: i64) {
+        let delta = i32::try_from(delta).expect("small change");
+        self.zone_covered[zone] = self.zone_covered[zone].strict_add_signed(delta);
+        self.update_demand(zone);
+    }
+
     fn update_demand(&mut self, zone: usize) {
-        let demand = self.zone_used[zone] + self.zone_pending[zone];
+        let waiting = self.zone_pending[zone].saturating_sub(self.zone_covered[zone]);
+        let demand = self.zone_used[zone] + waiting;
         let outcome = &mut self.zones[zone];
         outcome.peak_demand = outcome.peak_demand.max(demand);
     }
@@ -278,6 +303,7 @@ impl<'s> World<'s> {
         s.vswitch_used.extend(self.vswitches.iter().map(|v| v.used));
         s.vswitch_idle.extend(self.vswitches.iter().map(|v| v.idle));
         s.zone_idle.extend_from_slice(&m.zone_idle);
+        s.zone_pending_ip.extend_from_slice(&m.zone_pending);
         s.nodes.push(m.nodes_ready);
         s.pods_running.push(m.pods_running);
         s.pods_pending_ip.push(m.pods_pending_ip);

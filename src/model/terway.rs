@@ -164,6 +164,9 @@ pub(super) struct Slot {
     pub ip_bucket: TokenBucket,
     pub worker: Worker,
     pub op: Option<Op>,
+    /// Pods already counted as waiting for an address that the call in flight will serve, so
+    /// that demand does not count them twice (once in `used`, once as waiting).
+    pub covered_pending: u32,
 }
 
 impl Slot {
@@ -183,6 +186,7 @@ impl Slot {
             ip_bucket: TokenBucket::default(),
             worker: Worker::Idle,
             op: None,
+            covered_pending: 0,
         }
     }
 
@@ -615,6 +619,7 @@ impl<'s> World<'s> {
                 let (op, delay) = if self.vswitches[vswitch].free() >= count {
                     self.metrics.api_calls.assign_ips += 1;
                     self.take_addresses(vswitch, count);
+                    self.cover_pending(node, slot_index, count);
                     (Op::Assign { count }, cloud.assign_ips_ms)
                 } else {
                     self.metrics.api_calls.refused_ip_not_enough += 1;
@@ -646,6 +651,7 @@ impl<'s> World<'s> {
             Some(vswitch) if self.vswitches[vswitch].free() >= count => {
                 self.metrics.api_calls.create_eni += 1;
                 self.take_addresses(vswitch, count);
+                self.cover_pending(node, slot_index, count);
                 let op = Op::Create { vswitch, count };
                 self.start_op(node, slot_index, op, cloud.create_eni_ms);
             }
@@ -661,10 +667,36 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Counts the waiting pods among the first `count` queued requests: the call being made
+    /// will serve them.
+    fn cover_pending(&mut self, node: NodeId, slot_index: usize, count: u32) {
+        let n = &self.nodes[node.0 as usize];
+        let covered = n.slots[slot_index]
+            .queue
+            .iter()
+            .take(count as usize)
+            .filter_map(|request| request.pod.and_then(|pod| self.live_pod(pod)))
+            .filter(|pod| self.pods[pod.0 as usize].pending_ip)
+            .count() as u32;
+        let zone = n.zone;
+        self.nodes[node.0 as usize].slots[slot_index].covered_pending = covered;
+        self.metrics
+            .covered_pending_changed(zone, i64::from(covered));
+    }
+
+    fn uncover_pending(&mut self, node: NodeId, slot_index: usize) {
+        let n = &mut self.nodes[node.0 as usize];
+        let covered = std::mem::take(&mut n.slots[slot_index].covered_pending);
+        let zone = n.zone;
+        self.metrics
+            .covered_pending_changed(zone, -i64::from(covered));
+    }
+
     pub(super) fn slot_op_done(&mut self, node: NodeRef, slot_index: usize) {
         let Some(id) = self.live_node(node) else {
             return;
         };
+        self.uncover_pending(id, slot_index);
         let now = self.now();
         let slot = &mut self.nodes[id.0 as usize].slots[slot_index];
         let op = slot.op.take().expect("a call was out");
@@ -755,6 +787,42 @@ impl<'s> World<'s> {
                 self.mark_pending_ip(id, Some(cause));
             }
         }
+    }
+
+    /// Free addresses the node's Terway could still draw on: in the vSwitch of each ENI that
+    /// can grow, and, if an ENI slot is empty, in the zone's listed vSwitches as the daemon sees
+    /// them (its config, existing, in its zone). Zero means the zone has no address to give this
+    /// node; more means the request failed for Terway's own reasons (an ENI on a full vSwitch,
+    /// a stale cache, an all-or-nothing batch larger than what is left).
+    pub(super) fn reachable_free(&self, node: NodeId) -> u32 {
+        let n = &self.nodes[node.0 as usize];
+        let mut seen: Vec<usize> = Vec::new();
+        let mut empty_slot = false;
+        for slot in n.slots.iter().filter(|slot| slot.enabled) {
+            match slot.status {
+                SlotStatus::InUse if slot.ips < n.ipv4_per_eni => seen.push(slot.vswitch),
+                SlotStatus::Init | SlotStatus::Creating => empty_slot = true,
+                _ => {}
+            }
+        }
+        if empty_slot {
+            let config = &self.scenario.terway_configs[n.daemon.config];
+            let listed = config
+                .vswitches
+                .get(&self.scenario.zones[n.zone])
+                .filter(|list| !list.is_empty());
+            match listed {
+                Some(list) => seen.extend(list.iter().copied()),
+                None => seen.push(n.primary_vswitch),
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        seen.iter()
+            .map(|&v| &self.vswitches[v])
+            .filter(|v| v.exists && v.zone == n.zone)
+            .map(VSwitch::free)
+            .sum()
     }
 
     /// Hands idle addresses of the slot to its queued requests, first come first served.
@@ -1060,6 +1128,9 @@ impl<'s> World<'s> {
     /// Everything a removed node held goes back to its vSwitches: ENI addresses, addresses
     /// taken by calls still in flight, and eth0's address.
     pub(super) fn release_node_addresses(&mut self, node: NodeId) {
+        for slot in 0..self.nodes[node.0 as usize].slots.len() {
+            self.uncover_pending(node, slot);
+        }
         let primary = self.nodes[node.0 as usize].primary_vswitch;
         let slots = std::mem::take(&mut self.nodes[node.0 as usize].slots);
         for slot in &slots {

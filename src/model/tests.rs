@@ -80,6 +80,17 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
         nodepools: Vec::new(),
         workloads: Vec::new(),
         actions: Vec::new(),
+        planning: crate::scenario::Planning {
+            percentile: 90.0,
+            headroom: 0.2,
+            lead_time_ms: 7 * crate::scenario::DAY_MS,
+        },
+        gates: crate::scenario::Gates {
+            percentile: 90.0,
+            min_time_to_shortage_ms: None,
+            max_vswitch_utilization: None,
+            max_pods_pending_ip: None,
+        },
     }
 }
 

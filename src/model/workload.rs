@@ -544,7 +544,12 @@ impl<'s> World<'s> {
             self.metrics.pending_ip_changed(zone, 1);
         }
         if let Some(cause) = cause {
-            self.metrics.shortage(zone, now, cause);
+            let node = self.pods[pod.0 as usize].node;
+            if self.reachable_free(node) == 0 {
+                self.metrics.shortage(zone, now, cause);
+            } else {
+                self.metrics.stranded(zone, now);
+            }
         }
     }
 

@@ -34,6 +34,8 @@ struct ZoneCsv<'a> {
     peak_demand_p90: u32,
     peak_pods_pending_ip_p90: u32,
     shortage_cause: &'static str,
+    first_stranded_p50_s: String,
+    stranded_failures_p50: u32,
 }
 
 #[derive(Serialize)]
@@ -104,6 +106,8 @@ pub fn zones(summary: &Summary) -> Vec<u8> {
         peak_demand_p90: z.peak_demand_p90,
         peak_pods_pending_ip_p90: z.peak_pods_pending_ip_p90,
         shortage_cause: cause_name(z.shortage_cause),
+        first_stranded_p50_s: cell(z.first_stranded_p50_ms),
+        stranded_failures_p50: z.stranded_failures_p50,
     }))
 }
 
@@ -195,4 +199,42 @@ pub fn all(summary: &Summary) -> Vec<(&'static str, Vec<u8>)> {
         ("cluster_timeseries.csv", cluster_timeseries(summary)),
         ("zone_timeseries.csv", zone_timeseries(summary)),
     ]
+}
+
+/// `sweep.csv`: one row per combination: a column per swept key with its value, then the
+/// figures of [`super::SweepPoint`].
+pub fn sweep(keys: &[&str], values: &[Vec<&str>], points: &[super::SweepPoint]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    header.extend(
+        [
+            "first_shortage_p10_s",
+            "first_shortage_p50_s",
+            "first_shortage_p90_s",
+            "shortage_runs",
+            "peak_used_p90",
+            "peak_utilization_p90",
+            "idle_at_peak_p50",
+            "ip_wait_p50_s",
+            "ip_wait_p99_s",
+        ]
+        .map(String::from),
+    );
+    writer.write_record(&header).expect("header into memory");
+    for (row_values, p) in values.iter().zip(points) {
+        let mut row: Vec<String> = row_values.iter().map(|v| v.to_string()).collect();
+        row.extend([
+            cell(p.first_shortage_p10_ms),
+            cell(p.first_shortage_p50_ms),
+            cell(p.first_shortage_p90_ms),
+            format!("{:.3}", p.shortage_runs),
+            p.peak_used_p90.to_string(),
+            format!("{:.4}", p.peak_utilization_p90),
+            p.idle_at_peak_p50.to_string(),
+            cell(p.ip_wait_p50_ms),
+            cell(p.ip_wait_p99_ms),
+        ]);
+        writer.write_record(&row).expect("row into memory");
+    }
+    writer.into_inner().expect("flush into memory")
 }

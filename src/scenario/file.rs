@@ -48,6 +48,36 @@ pub struct ScenarioFile {
     /// `[[action]]`.
     #[serde(default)]
     pub action: Vec<ActionEntry>,
+    /// `[planning]`.
+    pub planning: Option<PlanningSection>,
+    /// `[gates]`.
+    pub gates: Option<GatesSection>,
+}
+
+/// `[planning]`: how recommendations are made.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanningSection {
+    /// Run percentile to plan for.
+    pub percentile: Option<f64>,
+    /// Spare fraction on top of the predicted peak.
+    pub headroom: Option<f64>,
+    /// How long an expansion takes to roll out.
+    pub lead_time: Option<Duration>,
+}
+
+/// `[gates]`: capacity checks for CI.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatesSection {
+    /// Run percentile to judge at.
+    pub percentile: Option<f64>,
+    /// Every zone's first shortage must come later than this, or never.
+    pub min_time_to_shortage: Option<Duration>,
+    /// No vSwitch's peak used / usable above this.
+    pub max_vswitch_utilization: Option<f64>,
+    /// Never more pods than this waiting for an address.
+    pub max_pods_pending_ip: Option<i64>,
 }
 
 /// `[scenario]`.

@@ -14,14 +14,15 @@ use std::path::Path;
 use ipnet::Ipv4Net;
 
 use super::file::{
-    ActionEntry, AmountEntry, CurveEntry, Locator, NodePoolEntry, ScenarioFile, TerwayEntry,
-    VSwitchEntry, WorkloadEntry, key_segment, nearest,
+    ActionEntry, AmountEntry, CurveEntry, GatesSection, Locator, NodePoolEntry, PlanningSection,
+    ScenarioFile, TerwayEntry, VSwitchEntry, WorkloadEntry, key_segment, nearest,
 };
 use super::{
-    Action, ActionKind, Amount, CloudTimings, Curve, DAY_MS, EniSelection, HOUR_MS, IdleReclaim,
-    InstanceType, JobDuration, JobSpec, MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, MINUTE_MS, Millis,
-    NodePoolSpec, PodManagement, Replicated, SECOND_MS, Scenario, ScenarioError, TerwayConfig,
-    VSwitchSelection, VSwitchSpec, Warning, WorkloadKind, format_duration, usable_addresses,
+    Action, ActionKind, Amount, CloudTimings, Curve, DAY_MS, EniSelection, Gates, HOUR_MS,
+    IdleReclaim, InstanceType, JobDuration, JobSpec, MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX,
+    MINUTE_MS, Millis, NodePoolSpec, Planning, PodManagement, Replicated, SECOND_MS, Scenario,
+    ScenarioError, TerwayConfig, VSwitchSelection, VSwitchSpec, Warning, WorkloadKind,
+    format_duration, usable_addresses,
 };
 use crate::catalog::{self, ACK_MIN_POD_CAPACITY};
 
@@ -478,9 +479,14 @@ impl Checker<'_> {
             api_error_ms: cloud.api_error.map_or(500, |d| d.0),
         };
 
+        let planning = self.planning(raw.planning.clone().unwrap_or_default())?;
+        let gates = self.gates(raw.gates.clone().unwrap_or_default())?;
+
         Ok(Scenario {
             name,
             source: self.path.to_path_buf(),
+            planning,
+            gates,
             horizon_ms,
             seed,
             runs,
@@ -494,6 +500,62 @@ impl Checker<'_> {
             nodepools,
             workloads,
             actions,
+        })
+    }
+
+    fn planning(&self, section: PlanningSection) -> Result<Planning, ScenarioError> {
+        let percentile = match section.percentile {
+            Some(p) => self.number("planning.percentile", p, 1.0..=100.0)?,
+            None => 90.0,
+        };
+        let headroom = match section.headroom {
+            Some(h) => self.number("planning.headroom", h, 0.0..=10.0)?,
+            None => 0.2,
+        };
+        let lead_time_ms = section.lead_time.map_or(7 * DAY_MS, |d| d.0);
+        if lead_time_ms > MAX_HORIZON_MS {
+            return Err(self.err(
+                "planning.lead_time",
+                format!(
+                    "must be at most 3650d, got {}",
+                    format_duration(lead_time_ms)
+                ),
+            ));
+        }
+        Ok(Planning {
+            percentile,
+            headroom,
+            lead_time_ms,
+        })
+    }
+
+    fn gates(&self, section: GatesSection) -> Result<Gates, ScenarioError> {
+        let percentile = match section.percentile {
+            Some(p) => self.number("gates.percentile", p, 1.0..=100.0)?,
+            None => 90.0,
+        };
+        let min_time_to_shortage_ms = match section.min_time_to_shortage {
+            Some(d) if d.0 > MAX_HORIZON_MS => {
+                return Err(self.err(
+                    "gates.min_time_to_shortage",
+                    format!("must be at most 3650d, got {}", format_duration(d.0)),
+                ));
+            }
+            other => other.map(|d| d.0),
+        };
+        let max_vswitch_utilization = match section.max_vswitch_utilization {
+            Some(u) => Some(self.number("gates.max_vswitch_utilization", u, 0.0..=1.0)?),
+            None => None,
+        };
+        let max_pods_pending_ip = match section.max_pods_pending_ip {
+            Some(n) => Some(self.int("gates.max_pods_pending_ip", n, 0..=MAX_COUNT as i64)?),
+            None => None,
+        };
+        Ok(Gates {
+            percentile,
+            min_time_to_shortage_ms,
+            max_vswitch_utilization,
+            max_pods_pending_ip,
         })
     }
 

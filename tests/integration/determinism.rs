@@ -21,10 +21,10 @@ fn run_with_threads(scratch: &Scratch, name: &str, threads: &str, seed: &str) ->
     let mut files: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .filter(|p| p.extension().is_some_and(|x| x != "png"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 5);
+    assert!(files.len() >= 9, "{files:?}");
     files.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 

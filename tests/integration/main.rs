@@ -4,8 +4,11 @@
 //! binary built by cargo in a fresh temporary folder and checks exit codes, messages and the
 //! files written.
 
+mod check;
 mod cli;
 mod determinism;
+mod import;
 mod malformed;
+mod plan;
 mod scenarios;
 mod util;

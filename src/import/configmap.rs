@@ -1,0 +1,570 @@
+//! `kubectl -n kube-system get cm eni-config -o yaml` (or `-o json`), and the `eni_conf` JSON
+//! inside it, read the way Terway reads it (`types/daemon/config.go`) but forgiving what
+//! Terway would refuse, with a finding for each such thing.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::yaml::{self, Yaml};
+use super::{ImportError, Input, json_error};
+use crate::lint::Finding;
+use crate::scenario::Millis;
+
+/// What `kubectl get cm` printed: the name and the `data` strings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigMap {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// `data`, each value as a string.
+    pub data: BTreeMap<String, String>,
+    /// The 1-based line where `data.eni_conf`'s text starts (YAML block scalars), for findings.
+    pub eni_conf_line: Option<usize>,
+}
+
+const EXPECTED: &str = "expected the eni-config ConfigMap as `kubectl -n kube-system get cm eni-config -o yaml` (or -o json) prints it";
+
+/// Reads the ConfigMap, YAML or JSON, and checks it is the one with `eni_conf`.
+pub fn read(input: &Input, findings: &mut Vec<Finding>) -> Result<ConfigMap, ImportError> {
+    let fail = |message: String| ImportError::new(input.path, format!("{message}; {EXPECTED}"));
+    let trimmed = input.text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        return Err(fail("is empty".to_string()));
+    }
+    let map = if trimmed.starts_with('{') {
+        let value: Value = serde_json::from_str(trimmed).map_err(|e| fail(json_error(&e)))?;
+        from_json(&value).map_err(fail)?
+    } else {
+        let doc = yaml::parse(input.text).map_err(|e| {
+            fail(format!(
+                "is not YAML kubectl prints (line {}: {})",
+                e.line, e.message
+            ))
+        })?;
+        let mut map = from_yaml(&doc).map_err(fail)?;
+        map.eni_conf_line = eni_conf_line(input.text);
+        map
+    };
+    if !map.data.contains_key("eni_conf") {
+        let keys: Vec<&str> = map.data.keys().map(String::as_str).collect();
+        let keys = if keys.is_empty() {
+            "it has no data".to_string()
+        } else {
+            format!("its data keys are {}", keys.join(", "))
+        };
+        return Err(fail(format!(
+            "is ConfigMap `{}/{}`, which has no data.eni_conf ({keys})",
+            map.namespace, map.name
+        )));
+    }
+    if map.name != "eni-config" {
+        // A per-node-pool `terway-config` (dynamic config) has the same shape: it is merged
+        // over eni-config on the nodes labelled for it, which the model does not do.
+        findings.push(
+            Finding::new(
+                "eni-conf-unmodelled",
+                "metadata.name",
+                format!(
+                    "this is ConfigMap `{}/{}`, not `kube-system/eni-config`; its eni_conf is read as the whole cluster's Terway config",
+                    map.namespace, map.name
+                ),
+                "import `kubectl -n kube-system get cm eni-config -o yaml` unless this dynamic config is what every node runs",
+            )
+            .in_file(input.path),
+        );
+    }
+    Ok(map)
+}
+
+fn kind_check(kind: Option<&str>, items: Option<usize>) -> Result<(), String> {
+    match kind {
+        Some("ConfigMap") => Ok(()),
+        Some(kind) if kind.ends_with("List") => Err(format!(
+            "is a {kind} of {} objects, not one ConfigMap (name it: `get cm eni-config`)",
+            items.unwrap_or(0)
+        )),
+        Some(kind) => Err(format!("is a {kind}, not a ConfigMap")),
+        None => Err("has no `kind`".to_string()),
+    }
+}
+
+fn from_json(value: &Value) -> Result<ConfigMap, String> {
+    let Some(object) = value.as_object() else {
+        return Err("is JSON but not an object".to_string());
+    };
+    let items = object.get("items").and_then(Value::as_array).map(Vec::len);
+    kind_check(object.get("kind").and_then(Value::as_str), items)?;
+    let metadata = object.get("metadata");
+    let field = |name: &str| {
+        metadata
+            .and_then(|m| m.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut data = BTreeMap::new();
+    if let Some(entries) = object.get("data") {
+        let Some(entries) = entries.as_object() else {
+            return Err("has a `data` that is not an object".to_string());
+        };
+        for (key, value) in entries {
+            let Some(text) = value.as_str() else {
+                return Err(format!("has data.{key} that is not a string"));
+            };
+            data.insert(key.clone(), text.to_string());
+        }
+    }
+    Ok(ConfigMap {
+        name: field("name"),
+        namespace: field("namespace"),
+        data,
+        eni_conf_line: None,
+    })
+}
+
+fn from_yaml(doc: &Yaml) -> Result<ConfigMap, String> {
+    if !matches!(doc, Yaml::Map(_)) {
+        return Err(
+            "is not a YAML mapping of `apiVersion`, `kind`, `metadata` and `data`".to_string(),
+        );
+    }
+    let items = match doc.get("items") {
+        Some(Yaml::Seq(items)) => Some(items.len()),
+        _ => None,
+    };
+    kind_check(doc.get("kind").and_then(Yaml::as_str), items)?;
+    let metadata = doc.get("metadata");
+    let field = |name: &str| {
+        metadata
+            .and_then(|m| m.get(name))
+            .and_then(Yaml::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut data = BTreeMap::new();
+    match doc.get("data") {
+        None | Some(Yaml::Null) => {}
+        Some(Yaml::Map(entries)) => {
+            for (key, value) in entries {
+                let text = match value {
+                    Yaml::Scalar(text) => text.clone(),
+                    Yaml::Null => String::new(),
+                    _ => return Err(format!("has data.{key} that is not a string")),
+                };
+                data.insert(key.clone(), text);
+            }
+        }
+        Some(_) => return Err("has a `data` that is not a mapping".to_string()),
+    }
+    Ok(ConfigMap {
+        name: field("name"),
+        namespace: field("namespace"),
+        data,
+        eni_conf_line: None,
+    })
+}
+
+/// The line after `  eni_conf: |` (where the JSON starts), or of `eni_conf:` itself.
+fn eni_conf_line(text: &str) -> Option<usize> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let rest = line.strip_prefix("  eni_conf:")?;
+        let rest = rest.trim();
+        Some(if rest.starts_with('|') || rest.starts_with('>') {
+            i + 2
+        } else {
+            i + 1
+        })
+    })
+}
+
+/// The `eni_conf` keys that matter for addresses, as Terway would read them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EniConf {
+    /// `vswitches`: zone to ids, in the order written.
+    pub vswitches: Option<BTreeMap<String, Vec<String>>>,
+    /// `vswitch_selection_policy`.
+    pub vswitch_selection_policy: Option<String>,
+    /// `eni_selection_policy` (only `most_ips` and `least_ips` are kept).
+    pub eni_selection_policy: Option<String>,
+    /// `max_pool_size`.
+    pub max_pool_size: Option<i64>,
+    /// `min_pool_size`.
+    pub min_pool_size: Option<i64>,
+    /// `min_eni`.
+    pub min_eni: Option<i64>,
+    /// `max_eni`.
+    pub max_eni: Option<i64>,
+    /// `ip_pool_sync_period` as text, and in ms when Terway can read it.
+    pub ip_pool_sync_period: Option<(String, Option<Millis>)>,
+    /// `idle_ip_reclaim_after` in ms.
+    pub idle_ip_reclaim_after: Option<Millis>,
+    /// `idle_ip_reclaim_interval` in ms.
+    pub idle_ip_reclaim_interval: Option<Millis>,
+    /// `idle_ip_reclaim_batch_size`.
+    pub idle_ip_reclaim_batch_size: Option<i64>,
+    /// `idle_ip_reclaim_jitter_factor`.
+    pub idle_ip_reclaim_jitter_factor: Option<f64>,
+    /// `custom_stateful_workload_kinds`, lower-cased: owner kinds whose pods keep their
+    /// address like StatefulSet pods.
+    pub stateful_kinds: Vec<String>,
+}
+
+/// Removes `#` and `//` comments outside strings; returns the text and the 1-based lines of
+/// the comments removed.
+pub fn strip_comments(text: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(text.len());
+    let mut lines = Vec::new();
+    let mut line = 1;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            } else if c == '\n' {
+                line += 1;
+            }
+            continue;
+        }
+        let comment = c == '#' || (c == '/' && chars.peek() == Some(&'/'));
+        if comment {
+            lines.push(line);
+            while chars.peek().is_some_and(|&next| next != '\n') {
+                chars.next();
+            }
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        if c == '\n' {
+            line += 1;
+        }
+        out.push(c);
+    }
+    (out, lines)
+}
+
+/// Parses `eni_conf`. JSON that Terway would refuse but that reads once comments are gone (or
+/// with a number written as a string) is read, with an `eni-conf-unparsable` finding.
+pub fn parse_eni_conf(
+    input: &Input,
+    map: &ConfigMap,
+    findings: &mut Vec<Finding>,
+) -> Result<EniConf, ImportError> {
+    let text = map.data.get("eni_conf").map(String::as_str).unwrap_or("");
+    let file_line = |eni_line: usize| map.eni_conf_line.map(|start| start + eni_line - 1);
+    let unparsable = |message: String, fix: &str, eni_line: Option<usize>| {
+        Finding::new("eni-conf-unparsable", "data.eni_conf", message, fix)
+            .in_file(input.path)
+            .at_line(eni_line.and_then(file_line))
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(original) => {
+            let (stripped, comment_lines) = strip_comments(text);
+            match serde_json::from_str::<Value>(&stripped) {
+                Ok(value) if !comment_lines.is_empty() => {
+                    let lines: Vec<String> = comment_lines.iter().map(usize::to_string).collect();
+                    findings.push(unparsable(
+                        format!(
+                            "eni_conf has {} comment{} (line{} {} of eni_conf); JSON has no comments, so Terway fails to parse it (`{original}`) and its daemon does not start; import read it without them",
+                            comment_lines.len(),
+                            if comment_lines.len() == 1 { "" } else { "s" },
+                            if comment_lines.len() == 1 { "" } else { "s" },
+                            lines.join(", ")
+                        ),
+                        "delete the `#` comments from eni_conf (kubectl -n kube-system edit cm eni-config), then restart Terway",
+                        comment_lines.first().copied(),
+                    ));
+                    value
+                }
+                _ => {
+                    let what = match original.classify() {
+                        serde_json::error::Category::Eof => format!(
+                            "data.eni_conf ends before its JSON is complete (line {} of eni_conf)",
+                            original.line()
+                        ),
+                        _ => format!("data.eni_conf is not valid JSON ({original})"),
+                    };
+                    return Err(ImportError::new(
+                        input.path,
+                        format!(
+                            "{what}; Terway cannot read it either; expected Terway's eni_conf JSON object such as {{\"vswitches\": {{...}}, \"max_pool_size\": 5}}"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    let Some(object) = value.as_object() else {
+        return Err(ImportError::new(
+            input.path,
+            "data.eni_conf is JSON but not an object; expected Terway's eni_conf such as {\"vswitches\": {...}, \"max_pool_size\": 5}",
+        ));
+    };
+    let mut conf = EniConf::default();
+    let mut wrong_type = |key: &str, expected: &str, got: &Value| {
+        findings.push(unparsable(
+            format!(
+                "eni_conf `{key}` is {got}, but Terway reads it as {expected}; Go's JSON decoding fails on it and the daemon does not start"
+            ),
+            &format!("write `{key}` as {expected}"),
+            None,
+        ));
+    };
+    let mut int = |key: &str| -> Option<i64> {
+        let value = object.get(key)?;
+        if let Some(n) = value.as_i64() {
+            return Some(n);
+        }
+        let read = match value {
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            Value::Number(n) => n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64),
+            _ => None,
+        };
+        wrong_type(key, "a whole number", value);
+        read
+    };
+    conf.max_pool_size = int("max_pool_size");
+    conf.min_pool_size = int("min_pool_size");
+    conf.min_eni = int("min_eni");
+    conf.max_eni = int("max_eni");
+    conf.idle_ip_reclaim_batch_size = int("idle_ip_reclaim_batch_size");
+    let mut string = |key: &str| -> Option<String> {
+        let value = object.get(key)?;
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => {
+                wrong_type(key, "a string", other);
+                Some(match other {
+                    Value::Number(n) => n.to_string(),
+                    _ => other.to_string(),
+                })
+            }
+        }
+    };
+    conf.vswitch_selection_policy = string("vswitch_selection_policy");
+    let eni_policy = string("eni_selection_policy");
+    let sync = string("ip_pool_sync_period");
+    let reclaim_after = string("idle_ip_reclaim_after");
+    let reclaim_interval = string("idle_ip_reclaim_interval");
+    let jitter = object.get("idle_ip_reclaim_jitter_factor").cloned();
+    let ipam_type = string("ipam_type");
+    let ip_stack = string("ip_stack");
+    conf.ip_pool_sync_period = sync.map(|text| {
+        let ms = go_duration_ms(&text).filter(|&ms| ms > 0);
+        (text, ms)
+    });
+    let mut duration = |key: &str, text: Option<String>| -> Option<Millis> {
+        let text = text?;
+        match go_duration_ms(&text) {
+            Some(ms) => Some(ms),
+            None => {
+                findings.push(unparsable(
+                    format!(
+                        "eni_conf `{key}` is \"{text}\", which is not a Go duration such as \"30m\""
+                    ),
+                    &format!("write `{key}` as a duration such as \"30m\""),
+                    None,
+                ));
+                None
+            }
+        }
+    };
+    conf.idle_ip_reclaim_after = duration("idle_ip_reclaim_after", reclaim_after);
+    conf.idle_ip_reclaim_interval = duration("idle_ip_reclaim_interval", reclaim_interval);
+    conf.idle_ip_reclaim_jitter_factor = match jitter {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(_) => None,
+    };
+    match eni_policy.as_deref() {
+        None | Some("") => {}
+        Some(policy @ ("most_ips" | "least_ips")) => {
+            conf.eni_selection_policy = Some(policy.to_string());
+        }
+        Some(other) => findings.push(
+            Finding::new(
+                "eni-conf-unmodelled",
+                "data.eni_conf",
+                format!("eni_selection_policy `{other}` is neither `most_ips` nor `least_ips`; the scenario uses most_ips, Terway's default"),
+                "set eni_selection_policy to \"most_ips\" or \"least_ips\", or remove it",
+            )
+            .in_file(input.path),
+        ),
+    }
+    conf.vswitches = vswitches(object.get("vswitches"), &mut |message| {
+        findings.push(unparsable(
+            message,
+            "write vswitches as {\"zone\": [\"vsw-...\", ...]}",
+            None,
+        ));
+    });
+    if let Some(Value::Array(kinds)) = object.get("custom_stateful_workload_kinds") {
+        conf.stateful_kinds = kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_lowercase)
+            .collect();
+    }
+    let mut unmodelled = |what: String, fix: &str| {
+        findings.push(
+            Finding::new("eni-conf-unmodelled", "data.eni_conf", what, fix).in_file(input.path),
+        );
+    };
+    if ipam_type.as_deref() == Some("crd") {
+        unmodelled(
+            "ipam_type is `crd` (centralized IPAM in terway-controlplane); the scenario models the daemon-local IPAM, whose address economics are the same but whose timings differ".to_string(),
+            "read the results as an approximation for centralized IPAM",
+        );
+    }
+    if ip_stack.as_deref() == Some("dual") {
+        unmodelled(
+            "ip_stack is `dual`; only IPv4 addresses are simulated".to_string(),
+            "plan IPv6 separately (each pod also takes one IPv6 address)",
+        );
+    }
+    if object.get("enable_erdma").and_then(Value::as_bool) == Some(true) {
+        unmodelled(
+            "enable_erdma reserves one or two ENI slots per node for eRDMA; the scenario gives pods every secondary ENI".to_string(),
+            "lower max_eni in the scenario by the reserved slots, or set max_pods",
+        );
+    }
+    if object.get("enable_ip_prefix").and_then(Value::as_bool) == Some(true) {
+        unmodelled(
+            "enable_ip_prefix assigns /28 prefixes, which the scenario does not model".to_string(),
+            "do not rely on the simulated numbers for prefix mode",
+        );
+    }
+    let ratio = object.get("eni_cap_ratio").and_then(Value::as_f64);
+    let shift = object.get("eni_cap_shift").and_then(Value::as_i64);
+    if ratio.is_some_and(|r| r != 1.0) || shift.is_some_and(|s| s != 0) {
+        unmodelled(
+            "eni_cap_ratio / eni_cap_shift change the ENI limit per node; the scenario does not apply them".to_string(),
+            "set max_eni in the scenario to floor(ENIs x ratio) + shift - 1",
+        );
+    }
+    Ok(conf)
+}
+
+fn vswitches(
+    value: Option<&Value>,
+    complain: &mut dyn FnMut(String),
+) -> Option<BTreeMap<String, Vec<String>>> {
+    let value = value?;
+    if value.is_null() {
+        return None;
+    }
+    let Some(zones) = value.as_object() else {
+        complain(format!(
+            "eni_conf `vswitches` is {value}, not an object of zone to vSwitch ids; Terway fails to parse it"
+        ));
+        return None;
+    };
+    let mut out = BTreeMap::new();
+    for (zone, ids) in zones {
+        let list = match ids {
+            Value::Array(items) => {
+                let ids: Vec<String> = items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_string))
+                    .collect();
+                if ids.len() != items.len() {
+                    complain(format!(
+                        "eni_conf vswitches[\"{zone}\"] has entries that are not strings; Terway fails to parse it"
+                    ));
+                }
+                ids
+            }
+            Value::String(id) => {
+                complain(format!(
+                    "eni_conf vswitches[\"{zone}\"] is the string \"{id}\", not a list; Terway fails to parse it (write [\"{id}\"])"
+                ));
+                vec![id.clone()]
+            }
+            other => {
+                complain(format!(
+                    "eni_conf vswitches[\"{zone}\"] is {other}, not a list of vSwitch ids"
+                ));
+                Vec::new()
+            }
+        };
+        out.insert(zone.clone(), list);
+    }
+    Some(out)
+}
+
+/// A Go `time.ParseDuration` string ("120s", "1m30s", "1.5h", "300ms") in milliseconds,
+/// rounded to the nearest; `None` when Go would refuse it or it is negative.
+pub fn go_duration_ms(text: &str) -> Option<Millis> {
+    let text = text.trim();
+    let text = text.strip_prefix('+').unwrap_or(text);
+    if text == "0" {
+        return Some(0);
+    }
+    if text.is_empty() || text.starts_with('-') {
+        return None;
+    }
+    let mut rest = text;
+    let mut total_ns = 0f64;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total_ns += number * scale;
+    }
+    let ms = (total_ns / 1e6).round();
+    (ms.is_finite() && ms < 1e15).then_some(ms as Millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_are_stripped_outside_strings() {
+        let (text, lines) = strip_comments("{\n \"a\": 5, # five\n \"b\": \"x#y//z\" // end\n}");
+        assert_eq!(text, "{\n \"a\": 5, \n \"b\": \"x#y//z\" \n}");
+        assert_eq!(lines, vec![2, 3]);
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration_ms("120s"), Some(120_000));
+        assert_eq!(go_duration_ms("1m30s"), Some(90_000));
+        assert_eq!(go_duration_ms("1.5h"), Some(5_400_000));
+        assert_eq!(go_duration_ms("300ms"), Some(300));
+        assert_eq!(go_duration_ms("0"), Some(0));
+        assert_eq!(go_duration_ms("2h45m0.5s"), Some(9_900_500));
+        assert_eq!(go_duration_ms("5"), None);
+        assert_eq!(go_duration_ms("-1s"), None);
+        assert_eq!(go_duration_ms("1d"), None);
+        assert_eq!(go_duration_ms(""), None);
+    }
+}

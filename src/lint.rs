@@ -1,0 +1,993 @@
+//! Lints: the Terway configuration mistakes an operator wants to hear about before the outage,
+//! each as a [`Finding`] with a stable code and a one-line fix.
+//!
+//! Most rules that concern one key are already found while a scenario is validated and come
+//! back as [`Warning`]s; [`check`] turns those into findings (classified by what they say) and
+//! adds the rules that need the whole scenario: whether a zone's vSwitches can hold its node
+//! pools at full size, and for how many days at the scenario's growth; a single vSwitch per
+//! zone; random vSwitch selection; idle pools that hoard a zone's addresses. Import adds lints
+//! of its own about the files it read (see [`crate::import`]); they use the same type.
+//!
+//! Codes are listed in [`LINTS`] and in the README; they never change meaning.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+
+use crate::scenario::{
+    ActionKind, DAY_MS, JobDuration, Millis, Scenario, TerwayConfig, VSwitchSelection, Warning,
+    WorkloadKind, format_duration, usable_addresses,
+};
+
+/// How bad a finding is: `planner check` exits 2 when any finding is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Allowed, and modelled as Terway does it, but probably not meant.
+    Warning,
+    /// The configuration cannot do what it says (a listed vSwitch Terway skips, nodes ACK
+    /// refuses).
+    Error,
+}
+
+impl Severity {
+    /// `warning` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One lint's identity, for listings and documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lint {
+    /// Stable kebab-case code, e.g. `vswitch-wrong-zone`.
+    pub code: &'static str,
+    /// The severity its findings have.
+    pub severity: Severity,
+    /// Where it runs: `check` (every scenario) or `import` (the files import reads).
+    pub stage: &'static str,
+    /// What it finds, in one line.
+    pub summary: &'static str,
+}
+
+/// Every lint code, in the order the README lists them.
+pub const LINTS: &[Lint] = &[
+    Lint {
+        code: "eni-conf-unparsable",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "eni_conf that Terway itself would fail to parse (e.g. `#` comments after values, a number written as a string); import reads it anyway",
+    },
+    Lint {
+        code: "eni-conf-unmodelled",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "an eni_conf setting the model does not simulate (ipam_type crd, eRDMA, dual stack, prefixes, eni_cap_ratio)",
+    },
+    Lint {
+        code: "import-vswitch-missing",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "eni_conf lists a vSwitch the DescribeVSwitches dump does not have; it is left out of the scenario",
+    },
+    Lint {
+        code: "import-partial-listing",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "DescribeVSwitches printed one page of several (TotalCount is larger than the list)",
+    },
+    Lint {
+        code: "import-node-skipped",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "a node without zone or instance type (e.g. a virtual node) is left out, with its pods",
+    },
+    Lint {
+        code: "import-usage-mismatch",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "the cluster's nodes and pods hold more addresses in a vSwitch than it reports in use (dumps taken at different times)",
+    },
+    Lint {
+        code: "vswitch-wrong-zone",
+        severity: Severity::Error,
+        stage: "check",
+        summary: "a vSwitch listed under a zone it is not in: Terway skips it, so the expansion does nothing",
+    },
+    Lint {
+        code: "zone-without-vswitch",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a zone with node pools but no Terway vSwitch: pods take the nodes' primary vSwitch",
+    },
+    Lint {
+        code: "vswitch-zone-without-nodes",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a vSwitch in a zone where no node pool runs: its addresses are never used",
+    },
+    Lint {
+        code: "terway-zone-unused",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a terway.vswitches key naming a zone with no vSwitch and no node pool (often a typo)",
+    },
+    Lint {
+        code: "min-pool-above-max",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "min_pool_size above max_pool_size: Terway caps it",
+    },
+    Lint {
+        code: "max-pool-above-capacity",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "max_pool_size above what a node can hold: Terway caps it",
+    },
+    Lint {
+        code: "selection-policy-unknown",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a vswitch_selection_policy other than `ordered` or `random`: Terway treats it as random",
+    },
+    Lint {
+        code: "instance-type-too-small",
+        severity: Severity::Error,
+        stage: "check",
+        summary: "an instance type with a Terway pod capacity of 11 or less: ACK will not add such nodes",
+    },
+    Lint {
+        code: "vswitch-too-small",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a zone's vSwitches hold fewer addresses than its node pools at max_nodes could need, with the days of headroom at the scenario's growth",
+    },
+    Lint {
+        code: "single-vswitch",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a zone with one Terway vSwitch: when it fills, nodes have nowhere else to open an ENI",
+    },
+    Lint {
+        code: "random-vswitch-selection",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a zone lists several vSwitches but vswitch_selection_policy is not `ordered`: new ENIs may land on the fullest one",
+    },
+    Lint {
+        code: "idle-pool-fraction",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "the nodes' idle pools (max_pool_size each) could hold more than the allowed fraction (--idle-fraction, default 20%) of a zone's addresses",
+    },
+    Lint {
+        code: "set-terway-without-restart",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a set_terway action with no restart_terway after it: running daemons keep the old config",
+    },
+    Lint {
+        code: "added-vswitch-unlisted",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "an add_vswitch that no Terway config ever lists: Terway never uses it",
+    },
+    Lint {
+        code: "scenario-warning",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "any other warning of the scenario validator",
+    },
+    Lint {
+        code: "invalid-scenario",
+        severity: Severity::Error,
+        stage: "check",
+        summary: "the scenario does not parse or validate (the message says where)",
+    },
+];
+
+/// The [`Lint`] of a code; `None` for a code not in [`LINTS`].
+pub fn lint(code: &str) -> Option<&'static Lint> {
+    LINTS.iter().find(|lint| lint.code == code)
+}
+
+/// One thing found, with where and how to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Warning or error.
+    pub severity: Severity,
+    /// One of the codes in [`LINTS`].
+    pub code: &'static str,
+    /// The key path in the scenario (`terway.max_pool_size`, `vswitch[0].cidr`) or in the
+    /// imported file (`data.eni_conf`).
+    pub key: String,
+    /// 1-based line in the file, where known.
+    pub line: Option<usize>,
+    /// What is wrong and what Terway does with it.
+    pub message: String,
+    /// One line saying what to change.
+    pub fix: String,
+    /// The file the finding is about when it is not the scenario being checked (import's
+    /// findings about its input files).
+    pub file: Option<PathBuf>,
+}
+
+impl Finding {
+    /// A finding of `code` with the severity [`LINTS`] gives it.
+    pub fn new(
+        code: &'static str,
+        key: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Finding {
+            severity: lint(code).map_or(Severity::Warning, |lint| lint.severity),
+            code,
+            key: key.into(),
+            line: None,
+            message: message.into(),
+            fix: fix.into(),
+            file: None,
+        }
+    }
+
+    /// The same finding about `file`.
+    pub fn in_file(mut self, file: &Path) -> Self {
+        self.file = Some(file.to_path_buf());
+        self
+    }
+
+    /// The same finding at `line`.
+    pub fn at_line(mut self, line: Option<usize>) -> Self {
+        self.line = line;
+        self
+    }
+
+    /// One line naming `file` (or the finding's own file): `warning[code]: FILE:LINE: key:
+    /// message; fix: ...`.
+    pub fn display_in(&self, file: &Path) -> String {
+        let file = self.file.as_deref().unwrap_or(file);
+        let line = self.line.map(|l| format!(":{l}")).unwrap_or_default();
+        format!(
+            "{}[{}]: {}{line}: {}",
+            self.severity,
+            self.code,
+            file.display(),
+            self.body()
+        )
+    }
+
+    fn body(&self) -> String {
+        let key = if self.key.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", self.key)
+        };
+        format!("{key}{}; fix: {}", self.message, self.fix)
+    }
+}
+
+/// One line: `warning[code]: line 12: key: message; fix: ...` (with the file when the finding
+/// names one).
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]: ", self.severity, self.code)?;
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{}:{line}: ", file.display())?,
+            (Some(file), None) => write!(f, "{}: ", file.display())?,
+            (None, Some(line)) => write!(f, "line {line}: ")?,
+            (None, None) => {}
+        }
+        f.write_str(&self.body())
+    }
+}
+
+/// Settings of the whole-scenario lints.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LintOptions {
+    /// `idle-pool-fraction` fires when idle pools could hold more than this fraction of a
+    /// zone's addresses (default 0.2).
+    pub idle_fraction: f64,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        LintOptions { idle_fraction: 0.2 }
+    }
+}
+
+/// Whether any finding is an error.
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// Every finding for a validated scenario: its validation `warnings` as findings, then the
+/// whole-scenario lints. Lines come from the warnings; call [`locate`] with the file's text to
+/// fill in the lines of the others.
+pub fn check(scenario: &Scenario, warnings: &[Warning], options: &LintOptions) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = warnings.iter().map(from_warning).collect();
+    let zones = zone_views(scenario);
+    findings.extend(capacity_findings(scenario, &zones));
+    findings.extend(single_vswitch_findings(scenario, &zones));
+    findings.extend(random_selection_findings(scenario, &zones));
+    findings.extend(idle_fraction_findings(scenario, &zones, options));
+    findings
+}
+
+/// A scenario that failed to load, as a finding (for `--format json`).
+pub fn invalid_scenario(error: &crate::scenario::ScenarioError) -> Finding {
+    Finding::new(
+        "invalid-scenario",
+        error.key.clone(),
+        error.message.clone(),
+        "correct the scenario at the line given; `planner run` refuses it as it is",
+    )
+    .at_line(error.line)
+}
+
+/// The names written between backticks in a message, in order.
+fn quoted(message: &str) -> Vec<&str> {
+    message.split('`').skip(1).step_by(2).collect()
+}
+
+/// A validation warning as a finding, classified by what it says; a warning no rule knows
+/// becomes `scenario-warning`.
+pub fn from_warning(warning: &Warning) -> Finding {
+    let message = warning.message.as_str();
+    let names = quoted(message);
+    let name = |i: usize| names.get(i).copied().unwrap_or("?");
+    let (code, fix) = if message.contains("; Terway skips it for nodes in") {
+        (
+            "vswitch-wrong-zone",
+            format!(
+                "list `{}` under \"{}\" in eni_conf vswitches, and list a vSwitch of zone `{}` under \"{}\"",
+                name(0),
+                name(1),
+                name(2),
+                name(2)
+            ),
+        )
+    } else if message.contains("; Terway never uses this entry") {
+        let fix = match names.get(1) {
+            Some(near) => format!("rename the key `{}` to `{near}`", name(0)),
+            None => format!(
+                "remove the `{}` entry, or correct the zone name to one the cluster runs in",
+                name(0)
+            ),
+        };
+        ("terway-zone-unused", fix)
+    } else if message.contains("is neither `ordered` nor `random`") {
+        (
+            "selection-policy-unknown",
+            "set vswitch_selection_policy = \"ordered\" (most free addresses first)".to_string(),
+        )
+    } else if message.contains("Terway caps min_pool_size") {
+        (
+            "min-pool-above-max",
+            "lower min_pool_size to at most max_pool_size, or raise max_pool_size".to_string(),
+        )
+    } else if message.contains("ACK refuses nodes of") {
+        (
+            "instance-type-too-small",
+            "use an instance type with (ENIs - 1) x IPv4 per ENI above 11, e.g. ecs.g7.large (12) or ecs.g7.xlarge (45); see `planner catalog`".to_string(),
+        )
+    } else if message.contains("Terway falls back to the node's primary vSwitch") {
+        (
+            "zone-without-vswitch",
+            format!(
+                "list a vSwitch of zone `{}` under \"{}\" in eni_conf vswitches (and restart Terway)",
+                name(0),
+                name(0)
+            ),
+        )
+    } else if message.contains("; Terway caps the pool there") {
+        (
+            "max-pool-above-capacity",
+            "lower max_pool_size to at most the smallest node's capacity (Terway caps it anyway)"
+                .to_string(),
+        )
+    } else if message.contains("its vSwitches stay unused") {
+        (
+            "vswitch-zone-without-nodes",
+            format!(
+                "add a node pool in zone `{}`, or drop its vSwitches from the scenario and eni_conf",
+                name(0)
+            ),
+        )
+    } else if message.contains("no restart_terway follows") {
+        (
+            "set-terway-without-restart",
+            "add an [[action]] with restart_terway = true after it (kubectl -n kube-system rollout restart daemonset terway-eniip)".to_string(),
+        )
+    } else if message.contains("is never listed in terway.vswitches") {
+        (
+            "added-vswitch-unlisted",
+            format!(
+                "list `{}` under its zone with a set_terway action, then restart_terway",
+                name(0)
+            ),
+        )
+    } else {
+        (
+            "scenario-warning",
+            "see the message; the scenario runs as Terway would".to_string(),
+        )
+    };
+    Finding::new(code, warning.key.clone(), message, fix).at_line(warning.line)
+}
+
+/// Fills the line of every finding that has none from the scenario text, at the key's line or
+/// its nearest ancestor's. Findings about another file are left alone.
+pub fn locate(findings: &mut [Finding], text: &str) {
+    let lines = KeyLines::new(text);
+    for finding in findings.iter_mut() {
+        if finding.line.is_none() && finding.file.is_none() {
+            finding.line = lines.line(&finding.key);
+        }
+    }
+}
+
+/// Findings as a JSON array of `{severity, code, key, line, message, fix}` (and `file` for
+/// findings about an input file), pretty-printed.
+pub fn to_json(findings: &[Finding]) -> String {
+    let items: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let mut item = serde_json::json!({
+                "severity": f.severity.as_str(),
+                "code": f.code,
+                "key": f.key,
+                "line": f.line,
+                "message": f.message,
+                "fix": f.fix,
+            });
+            if let (Some(file), Some(object)) = (&f.file, item.as_object_mut()) {
+                object.insert(
+                    "file".to_string(),
+                    serde_json::Value::String(file.display().to_string()),
+                );
+            }
+            item
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// Key paths of a TOML text and the lines they start on (the same paths the validator uses:
+/// `vswitch[0].cidr`, `terway.vswitches."a b"`).
+struct KeyLines {
+    by_path: BTreeMap<String, usize>,
+    line_starts: Vec<usize>,
+}
+
+impl KeyLines {
+    fn new(text: &str) -> Self {
+        let mut lines = KeyLines {
+            by_path: BTreeMap::new(),
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+        };
+        if let Ok(root) = DeTable::parse(text) {
+            for (key, value) in root.get_ref().iter() {
+                lines.add(key_segment(key.get_ref()), key.span(), value.get_ref());
+            }
+        }
+        lines
+    }
+
+    fn add(&mut self, path: String, at: Range<usize>, value: &DeValue<'_>) {
+        match value {
+            DeValue::Table(table) => {
+                for (key, child) in table.iter() {
+                    let child_path = format!("{path}.{}", key_segment(key.get_ref()));
+                    self.add(child_path, key.span(), child.get_ref());
+                }
+            }
+            DeValue::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    self.add(format!("{path}[{index}]"), item.span(), item.get_ref());
+                }
+            }
+            _ => {}
+        }
+        let line = self.line_starts.partition_point(|&start| start <= at.start);
+        self.by_path.entry(path).or_insert(line);
+    }
+
+    fn line(&self, path: &str) -> Option<usize> {
+        let mut path = path;
+        loop {
+            if let Some(&line) = self.by_path.get(path) {
+                return Some(line);
+            }
+            path = parent(path)?;
+        }
+    }
+}
+
+/// `a.b[2]` -> `a.b` -> `a`; quoted segments may hold dots and brackets.
+fn parent(path: &str) -> Option<&str> {
+    let mut cut = None;
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (i, c) in path.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            '.' | '[' if !in_quotes => cut = Some(i),
+            _ => {}
+        }
+    }
+    cut.map(|i| &path[..i])
+}
+
+/// A key as the validator writes it in a path: bare when it can be, quoted otherwise.
+pub(crate) fn key_segment(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        key.to_string()
+    } else {
+        format!("\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// What the whole-scenario lints need to know about one zone that node pools run in, at the
+/// start (`terway_configs[0]`, vSwitches that exist from time 0).
+struct ZoneView {
+    zone: usize,
+    /// vSwitches pods take addresses from: the zone's own vSwitches that Terway lists for it,
+    /// or, when it lists none, the pools' primary vSwitches there.
+    pod_vswitches: Vec<usize>,
+    /// Whether `pod_vswitches` came from the Terway list.
+    listed: bool,
+    /// Addresses the cluster can take from `pod_vswitches`.
+    supply: u64,
+    /// Nodes in the zone at the start and at every pool's `max_nodes`.
+    nodes_start: u64,
+    nodes_max: u64,
+    /// Most addresses the zone's nodes could hold at `max_nodes`: per node the pods' and idle
+    /// addresses (at most its capacity), plus eth0 when eth0's vSwitch is one of
+    /// `pod_vswitches`.
+    full_demand: u64,
+    /// Addresses the nodes themselves hold at the start (eth0 on `pod_vswitches`, full idle
+    /// pools).
+    node_overhead_start: f64,
+    /// Idle addresses per node at most, summed over the nodes at `max_nodes`.
+    idle_max: u64,
+    /// (pool name, its nodes here at max_nodes, addresses one node can hold).
+    pools: Vec<(String, u64, u64)>,
+}
+
+/// Nodes at position `position` of `zones` zones when a pool has `nodes`: the model launches
+/// each node in the zone with the fewest, earlier positions first.
+fn nodes_at(nodes: u32, zones: usize, position: usize) -> u64 {
+    let zones = zones.max(1) as u64;
+    let nodes = u64::from(nodes);
+    nodes / zones + u64::from((position as u64) < nodes % zones)
+}
+
+/// Per-node capacity under a config: `(ENIs - 1) x IPv4 per ENI`, with `max_eni` applied.
+fn node_capacity(scenario: &Scenario, pool: usize, config: &TerwayConfig) -> (u64, u64) {
+    let spec = &scenario.nodepools[pool];
+    let Some(instance) = scenario.instance_types.get(&spec.instance_type) else {
+        return (0, 0);
+    };
+    let mut enis = instance.secondary_enis();
+    if config.max_eni > 0 {
+        enis = enis.min(config.max_eni);
+    }
+    let capacity = u64::from(enis) * u64::from(instance.ipv4_per_eni);
+    let pods = if spec.max_pods > 0 {
+        u64::from(spec.max_pods).min(capacity)
+    } else {
+        capacity
+    };
+    (capacity, pods)
+}
+
+fn idle_per_node(config: &TerwayConfig, capacity: u64) -> u64 {
+    // With idle reclaim on, pools shrink towards min_pool_size; without it they sit at
+    // max_pool_size between pod churn.
+    let idle = if config.idle_ip_reclaim.is_some() {
+        config.min_pool_size.min(config.max_pool_size)
+    } else {
+        config.max_pool_size
+    };
+    u64::from(idle).min(capacity)
+}
+
+fn zone_views(scenario: &Scenario) -> Vec<ZoneView> {
+    let Some(config) = scenario.terway_configs.first() else {
+        return Vec::new();
+    };
+    let mut views = Vec::new();
+    for zone in 0..scenario.zones.len() {
+        let zone_name = &scenario.zones[zone];
+        let in_zone = |&index: &usize| {
+            let spec = &scenario.vswitches[index];
+            spec.zone == zone && spec.created_at_ms.is_none()
+        };
+        let mut listed: Vec<usize> = config
+            .vswitches
+            .get(zone_name)
+            .map(|list| list.iter().copied().filter(in_zone).collect())
+            .unwrap_or_default();
+        listed.dedup();
+        let is_listed = !listed.is_empty();
+        let mut pod_vswitches = listed;
+        let mut any_pool = false;
+        for spec in &scenario.nodepools {
+            for (position, &z) in spec.zones.iter().enumerate() {
+                if z != zone {
+                    continue;
+                }
+                any_pool = true;
+                let node_vswitch = spec.node_vswitch[position];
+                if !is_listed && !pod_vswitches.contains(&node_vswitch) {
+                    pod_vswitches.push(node_vswitch);
+                }
+            }
+        }
+        if !any_pool {
+            continue;
+        }
+        let supply: u64 = pod_vswitches
+            .iter()
+            .map(|&i| u64::from(scenario.vswitches[i].usable_ips()))
+            .sum();
+        let mut view = ZoneView {
+            zone,
+            pod_vswitches,
+            listed: is_listed,
+            supply,
+            nodes_start: 0,
+            nodes_max: 0,
+            full_demand: 0,
+            node_overhead_start: 0.0,
+            idle_max: 0,
+            pools: Vec::new(),
+        };
+        for (pool, spec) in scenario.nodepools.iter().enumerate() {
+            let (capacity, pods) = node_capacity(scenario, pool, config);
+            let idle = idle_per_node(config, capacity);
+            for (position, &z) in spec.zones.iter().enumerate() {
+                if z != zone {
+                    continue;
+                }
+                let eth0 = u64::from(view.pod_vswitches.contains(&spec.node_vswitch[position]));
+                let start = nodes_at(spec.nodes, spec.zones.len(), position);
+                let max = nodes_at(spec.max_nodes, spec.zones.len(), position);
+                let per_node = capacity.min(pods + idle) + eth0;
+                view.nodes_start += start;
+                view.nodes_max += max;
+                view.full_demand += max * per_node;
+                view.node_overhead_start += (start * (eth0 + idle)) as f64;
+                view.idle_max += max * idle;
+                view.pools.push((spec.name.clone(), max, per_node));
+            }
+        }
+        views.push(view);
+    }
+    views
+}
+
+/// The zones a workload's pods may land in: its pool's, or those of every pool.
+fn workload_zones(scenario: &Scenario, workload: usize) -> Vec<usize> {
+    let mut zones: Vec<usize> = match scenario.workloads[workload].nodepool {
+        Some(pool) => scenario.nodepools[pool].zones.clone(),
+        None => scenario
+            .nodepools
+            .iter()
+            .flat_map(|p| p.zones.iter().copied())
+            .collect(),
+    };
+    zones.sort_unstable();
+    zones.dedup();
+    zones
+}
+
+/// Mean run time of a job's pod in hours.
+fn mean_hours(duration: &JobDuration) -> f64 {
+    let hour = 3_600_000.0;
+    match *duration {
+        JobDuration::Exponential { mean_ms } => mean_ms as f64 / hour,
+        JobDuration::LogNormal { p50_ms, p99_ms } => {
+            // z(0.99) = 2.3263: the log-normal through p50 and p99 has this sigma.
+            let sigma = ((p99_ms as f64) / (p50_ms as f64).max(1.0)).ln() / 2.3263;
+            p50_ms as f64 / hour * (sigma * sigma / 2.0).exp()
+        }
+    }
+}
+
+/// Pods a workload has at `t`: the replica target at its daily peak, or for jobs the mean
+/// number running (arrivals x mean run time).
+fn workload_pods(kind: &WorkloadKind, t: Millis) -> f64 {
+    match kind {
+        WorkloadKind::Deployment(r) | WorkloadKind::StatefulSet(r) => {
+            r.replicas.at(t) * (1.0 + r.daily_swing.abs())
+        }
+        WorkloadKind::Job(job) => job.arrivals_per_hour.at(t) * mean_hours(&job.duration),
+    }
+}
+
+/// Pods the scenario puts in `zone` at `t`, spreading each workload evenly over its zones.
+fn zone_pods(scenario: &Scenario, zone: usize, t: Millis) -> f64 {
+    (0..scenario.workloads.len())
+        .map(|w| {
+            let zones = workload_zones(scenario, w);
+            if zones.contains(&zone) {
+                workload_pods(&scenario.workloads[w].kind, t) / zones.len() as f64
+            } else {
+                0.0
+            }
+        })
+        .sum()
+}
+
+/// Every time a workload curve bends, and the ends.
+fn breakpoints(scenario: &Scenario) -> Vec<Millis> {
+    let mut times = vec![0, scenario.horizon_ms];
+    for workload in &scenario.workloads {
+        let curve = match &workload.kind {
+            WorkloadKind::Deployment(r) | WorkloadKind::StatefulSet(r) => &r.replicas,
+            WorkloadKind::Job(job) => &job.arrivals_per_hour,
+        };
+        times.extend(
+            curve
+                .points
+                .iter()
+                .map(|&(t, _)| t)
+                .filter(|&t| t <= scenario.horizon_ms),
+        );
+    }
+    times.sort_unstable();
+    times.dedup();
+    times
+}
+
+/// Growth in pods per day: over the first week (or the horizon when shorter) when pods grow
+/// there, else over the whole horizon.
+fn growth_per_day(scenario: &Scenario, zone: usize) -> f64 {
+    let start = zone_pods(scenario, zone, 0);
+    let slope = |until: Millis| {
+        if until == 0 {
+            return 0.0;
+        }
+        (zone_pods(scenario, zone, until) - start) / (until as f64 / DAY_MS as f64)
+    };
+    let near = slope(scenario.horizon_ms.min(7 * DAY_MS));
+    if near > 0.0 {
+        near
+    } else {
+        slope(scenario.horizon_ms)
+    }
+}
+
+fn zone_key(scenario: &Scenario, view: &ZoneView) -> String {
+    let zone = &scenario.zones[view.zone];
+    if view.listed {
+        format!("terway.vswitches.{}", key_segment(zone))
+    } else {
+        vswitch_key(scenario, view.pod_vswitches[0])
+    }
+}
+
+fn vswitch_key(scenario: &Scenario, index: usize) -> String {
+    scenario
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::AddVSwitch(index))
+        .map(|a| format!("action[{}].add_vswitch", a.file_index))
+        .unwrap_or_else(|| format!("vswitch[{index}]"))
+}
+
+/// The narrowest vSwitch mask that holds `addresses`.
+fn mask_for(addresses: u64) -> Option<u8> {
+    (16..=29)
+        .rev()
+        .find(|&prefix| u64::from(usable_addresses(prefix)) >= addresses)
+}
+
+fn ids(scenario: &Scenario, indices: &[usize]) -> String {
+    indices
+        .iter()
+        .map(|&i| format!("`{}`", scenario.vswitches[i].id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn capacity_findings(scenario: &Scenario, zones: &[ZoneView]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let times = breakpoints(scenario);
+    for view in zones {
+        if view.full_demand <= view.supply {
+            continue;
+        }
+        let zone = &scenario.zones[view.zone];
+        let pools: Vec<String> = view
+            .pools
+            .iter()
+            .filter(|(_, nodes, _)| *nodes > 0)
+            .map(|(name, nodes, per_node)| format!("{nodes} x {per_node} in `{name}`"))
+            .collect();
+        let in_use = zone_pods(scenario, view.zone, 0) + view.node_overhead_start;
+        let free = view.supply as f64 - in_use;
+        let growth = growth_per_day(scenario, view.zone);
+        let headroom = if free <= 0.0 {
+            format!(
+                "at the start the {} nodes and their pods already need about {:.0}, more than there is",
+                view.nodes_start, in_use
+            )
+        } else if growth > 0.0 {
+            let days = free / growth;
+            let within = if days * DAY_MS as f64 <= scenario.horizon_ms as f64 {
+                format!(
+                    ", within the scenario's {}",
+                    format_duration(scenario.horizon_ms)
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "about {:.0} are in use at the start, so at the scenario's {growth:.1} pods/day the {:.0} free last about {:.0} days{within}",
+                in_use, free, days
+            )
+        } else {
+            let peak = times
+                .iter()
+                .map(|&t| (zone_pods(scenario, view.zone, t), t))
+                .fold((0.0, 0), |best, x| if x.0 > best.0 { x } else { best });
+            format!(
+                "about {:.0} are in use at the start and the scenario does not grow (its peak is {:.0} pods here at {})",
+                in_use,
+                peak.0,
+                format_duration(peak.1)
+            )
+        };
+        let shortfall = view.full_demand - view.supply;
+        let fix = match mask_for(shortfall) {
+            Some(mask) => format!(
+                "add a vSwitch of at least /{mask} in zone `{zone}` to terway.vswitches (and restart Terway), or lower max_nodes"
+            ),
+            None => format!(
+                "add vSwitches for {shortfall} more addresses in zone `{zone}` to terway.vswitches, or lower max_nodes"
+            ),
+        };
+        findings.push(Finding::new(
+            "vswitch-too-small",
+            zone_key(scenario, view),
+            format!(
+                "zone `{zone}`: {} give pods {} addresses, but the node pools at max_nodes could hold {} ({}); {headroom}",
+                ids(scenario, &view.pod_vswitches),
+                view.supply,
+                view.full_demand,
+                pools.join(", ")
+            ),
+            fix,
+        ));
+    }
+    findings
+}
+
+fn single_vswitch_findings(scenario: &Scenario, zones: &[ZoneView]) -> Vec<Finding> {
+    zones
+        .iter()
+        .filter(|view| view.listed && view.pod_vswitches.len() == 1)
+        .map(|view| {
+            let zone = &scenario.zones[view.zone];
+            let id = &scenario.vswitches[view.pod_vswitches[0]].id;
+            Finding::new(
+                "single-vswitch",
+                zone_key(scenario, view),
+                format!(
+                    "zone `{zone}` has one Terway vSwitch, `{id}`: when it fills, nodes cannot open ENIs anywhere else, and a vSwitch added later only helps nodes with a free ENI slot"
+                ),
+                format!(
+                    "create a second vSwitch in `{zone}` and list it after `{id}` now, with vswitch_selection_policy = \"ordered\""
+                ),
+            )
+        })
+        .collect()
+}
+
+fn random_selection_findings(scenario: &Scenario, zones: &[ZoneView]) -> Vec<Finding> {
+    let Some(config) = scenario.terway_configs.first() else {
+        return Vec::new();
+    };
+    if config.vswitch_selection != VSwitchSelection::Random {
+        return Vec::new();
+    }
+    let several: Vec<&ZoneView> = zones
+        .iter()
+        .filter(|view| view.listed && view.pod_vswitches.len() > 1)
+        .collect();
+    if several.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<String> = several
+        .iter()
+        .map(|view| {
+            format!(
+                "`{}` ({})",
+                scenario.zones[view.zone],
+                view.pod_vswitches.len()
+            )
+        })
+        .collect();
+    vec![Finding::new(
+        "random-vswitch-selection",
+        "terway.vswitch_selection_policy",
+        format!(
+            "zones {} list several vSwitches and vswitch_selection_policy is not `ordered`: Terway picks one at random for a new ENI, so it can create ENIs on an almost full vSwitch while another has room",
+            names.join(", ")
+        ),
+        "set vswitch_selection_policy = \"ordered\" in eni_conf (most free addresses first) and restart Terway",
+    )]
+}
+
+fn idle_fraction_findings(
+    scenario: &Scenario,
+    zones: &[ZoneView],
+    options: &LintOptions,
+) -> Vec<Finding> {
+    let Some(config) = scenario.terway_configs.first() else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    for view in zones {
+        if view.supply == 0 || view.idle_max == 0 {
+            continue;
+        }
+        let share = view.idle_max as f64 / view.supply as f64;
+        if share <= options.idle_fraction {
+            continue;
+        }
+        let zone = &scenario.zones[view.zone];
+        let (field, size) = if config.idle_ip_reclaim.is_some() {
+            ("min_pool_size", config.min_pool_size)
+        } else {
+            ("max_pool_size", config.max_pool_size)
+        };
+        let allowed = (options.idle_fraction * view.supply as f64 / view.nodes_max as f64).floor();
+        let fix = if config.idle_ip_reclaim.is_some() {
+            format!("lower min_pool_size to {allowed:.0} or less")
+        } else {
+            format!(
+                "lower max_pool_size to {allowed:.0} or less, or set idle_ip_reclaim_after (Terway v1.16+) to give idle addresses back"
+            )
+        };
+        findings.push(Finding::new(
+            "idle-pool-fraction",
+            format!("terway.{field}"),
+            format!(
+                "at max_nodes the {} nodes in zone `{zone}` may keep up to {} idle addresses ({field} {size} each), {:.1}% of the zone's {}, above the allowed {:.0}%; no other node can use them",
+                view.nodes_max,
+                view.idle_max,
+                share * 100.0,
+                view.supply,
+                options.idle_fraction * 100.0
+            ),
+            fix,
+        ));
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,499 @@
+//! The files CI reads: `summary.json` (versioned), `summary.md` (for a pull-request comment or
+//! a step summary), `junit.xml` (one test case per gate and subject), and
+//! `recommendations.csv`. All pure functions to bytes.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{Summary, human_duration, seconds};
+use crate::plan::{GateResult, PoolSaving, Recommendation, describe};
+use crate::scenario::{Millis, Scenario};
+
+/// Bumped whenever a field of `summary.json` changes meaning or goes away (new fields do not).
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// What the planner concluded, beside the summary of the runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
+    /// Zones that need more addresses.
+    pub recommendations: &'a [Recommendation],
+    /// Idle addresses per zone and what no pools would save (empty when pools hold nothing).
+    pub savings: &'a [PoolSaving],
+    /// Gate results (empty when no gate is set).
+    pub gates: &'a [GateResult],
+    /// Chart files written beside the reports.
+    pub charts: &'a [&'a str],
+}
+
+impl Plan<'_> {
+    /// Whether every gate passed (true when none is set).
+    pub fn gates_passed(&self) -> bool {
+        self.gates.iter().all(|g| g.passed)
+    }
+}
+
+fn secs(ms: Option<Millis>) -> Option<f64> {
+    ms.map(|ms| ms as f64 / 1000.0)
+}
+
+#[derive(Serialize)]
+struct Json<'a> {
+    schema_version: u32,
+    planner_version: &'static str,
+    scenario: &'a str,
+    source: String,
+    seed: u64,
+    runs: u32,
+    horizon_s: f64,
+    planning: JsonPlanning,
+    zones: Vec<JsonZone<'a>>,
+    vswitches: Vec<JsonVSwitch<'a>>,
+    cluster: JsonCluster,
+    gates: JsonGates<'a>,
+    recommendations: Vec<JsonRecommendation<'a>>,
+    charts: &'a [&'a str],
+}
+
+#[derive(Serialize)]
+struct JsonPlanning {
+    percentile: f64,
+    headroom: f64,
+    lead_time_s: f64,
+}
+
+#[derive(Serialize)]
+struct JsonZone<'a> {
+    zone: &'a str,
+    usable_ips: u32,
+    usable_ips_at_start: u32,
+    peak_used_p50: u32,
+    peak_used_p90: u32,
+    peak_demand_p90: u32,
+    first_shortage_p10_s: Option<f64>,
+    first_shortage_p50_s: Option<f64>,
+    first_shortage_p90_s: Option<f64>,
+    shortage_runs: f64,
+    peak_pods_pending_ip_p90: u32,
+    idle_at_peak: Option<u32>,
+    peak_used_without_pool: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct JsonVSwitch<'a> {
+    vswitch: &'a str,
+    zone: &'a str,
+    cidr: &'a str,
+    usable_ips: u32,
+    peak_used_p50: u32,
+    peak_used_p90: u32,
+    full_p10_s: Option<f64>,
+    full_p50_s: Option<f64>,
+    full_p90_s: Option<f64>,
+    full_runs: f64,
+    created_at_s: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct JsonCluster {
+    max_pods_pending_ip_p50: u32,
+    max_pods_pending_ip_p90: u32,
+    ip_wait_p50_s: Option<f64>,
+    ip_wait_p99_s: Option<f64>,
+    events: u64,
+    node_launch_failures: u64,
+}
+
+#[derive(Serialize)]
+struct JsonGates<'a> {
+    percentile: f64,
+    passed: bool,
+    results: Vec<JsonGate<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonGate<'a> {
+    gate: &'a str,
+    subject: &'a str,
+    passed: bool,
+    actual: &'a str,
+    limit: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonRecommendation<'a> {
+    zone: &'a str,
+    needed_ips: u32,
+    usable_ips_now: u32,
+    peak_demand: u32,
+    add_prefix_len: Option<u8>,
+    add_count: u32,
+    add_cidr: Option<String>,
+    cidr_note: Option<&'a str>,
+    expand_by_s: f64,
+    late: bool,
+    trigger_used_fraction: f64,
+    verified: Option<bool>,
+    verified_shortage_runs: Option<f64>,
+    summary: String,
+}
+
+/// `summary.json`.
+pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
+    let saving = |zone: &str| plan.savings.iter().find(|s| s.zone_name == zone);
+    let json = Json {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        planner_version: env!("CARGO_PKG_VERSION"),
+        scenario: &summary.scenario,
+        source: scenario.source.display().to_string(),
+        seed: summary.seed,
+        runs: summary.runs,
+        horizon_s: summary.horizon_ms as f64 / 1000.0,
+        planning: JsonPlanning {
+            percentile: scenario.planning.percentile,
+            headroom: scenario.planning.headroom,
+            lead_time_s: scenario.planning.lead_time_ms as f64 / 1000.0,
+        },
+        zones: summary
+            .zones
+            .iter()
+            .map(|z| JsonZone {
+                zone: &z.zone,
+                usable_ips: z.usable_ips,
+                usable_ips_at_start: z.usable_ips_at_start,
+                peak_used_p50: z.peak_used_p50,
+                peak_used_p90: z.peak_used_p90,
+                peak_demand_p90: z.peak_demand_p90,
+                first_shortage_p10_s: secs(z.first_shortage_p10_ms),
+                first_shortage_p50_s: secs(z.first_shortage_p50_ms),
+                first_shortage_p90_s: secs(z.first_shortage_p90_ms),
+                shortage_runs: z.shortage_runs,
+                peak_pods_pending_ip_p90: z.peak_pods_pending_ip_p90,
+                idle_at_peak: saving(&z.zone).map(|s| s.idle_at_peak),
+                peak_used_without_pool: saving(&z.zone).map(|s| s.peak_used_without_pool),
+            })
+            .collect(),
+        vswitches: summary
+            .vswitches
+            .iter()
+            .map(|v| JsonVSwitch {
+                vswitch: &v.vswitch,
+                zone: &v.zone,
+                cidr: &v.cidr,
+                usable_ips: v.usable_ips,
+                peak_used_p50: v.peak_used_p50,
+                peak_used_p90: v.peak_used_p90,
+                full_p10_s: secs(v.full_p10_ms),
+                full_p50_s: secs(v.full_p50_ms),
+                full_p90_s: secs(v.full_p90_ms),
+                full_runs: v.full_runs,
+                created_at_s: secs(v.created_at_ms),
+            })
+            .collect(),
+        cluster: JsonCluster {
+            max_pods_pending_ip_p50: summary.max_pods_pending_ip.p50,
+            max_pods_pending_ip_p90: summary.max_pods_pending_ip.p90,
+            ip_wait_p50_s: secs(summary.ip_wait_p50_ms),
+            ip_wait_p99_s: secs(summary.ip_wait_p99_ms),
+            events: summary.events,
+            node_launch_failures: summary.node_launch_failures,
+        },
+        gates: JsonGates {
+            percentile: scenario.gates.percentile,
+            passed: plan.gates_passed(),
+            results: plan
+                .gates
+                .iter()
+                .map(|g| JsonGate {
+                    gate: g.gate,
+                    subject: &g.subject,
+                    passed: g.passed,
+                    actual: &g.actual,
+                    limit: &g.limit,
+                    message: &g.message,
+                })
+                .collect(),
+        },
+        recommendations: plan
+            .recommendations
+            .iter()
+            .map(|r| JsonRecommendation {
+                zone: &r.zone_name,
+                needed_ips: r.needed_ips,
+                usable_ips_now: r.usable_ips_now,
+                peak_demand: r.peak_demand,
+                add_prefix_len: r.add_prefix_len,
+                add_count: r.add_count,
+                add_cidr: r.add_cidr.map(|c| c.to_string()),
+                cidr_note: r.cidr_note.as_deref(),
+                expand_by_s: r.expand_by_ms as f64 / 1000.0,
+                late: r.late,
+                trigger_used_fraction: r.trigger_used_fraction,
+                verified: r.verified,
+                verified_shortage_runs: r.verified_shortage_runs,
+                summary: describe(r),
+            })
+            .collect(),
+        charts: plan.charts,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&json).expect("summary serializes");
+    bytes.push(b'\n');
+    bytes
+}
+
+#[derive(Serialize)]
+struct RecommendationCsv<'a> {
+    zone: &'a str,
+    needed_ips: u32,
+    usable_ips_now: u32,
+    add_prefix_len: String,
+    add_cidr: String,
+    expand_by_s: String,
+    trigger_used_fraction: String,
+    verified: &'static str,
+    peak_demand: u32,
+    add_count: u32,
+    late: bool,
+    verified_shortage_runs: String,
+    note: String,
+}
+
+/// `recommendations.csv`: one row per zone that needs more addresses.
+pub fn recommendations_csv(recommendations: &[Recommendation]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    // A header even without rows, so tools always find the columns.
+    if recommendations.is_empty() {
+        writer
+            .write_record([
+                "zone",
+                "needed_ips",
+                "usable_ips_now",
+                "add_prefix_len",
+                "add_cidr",
+                "expand_by_s",
+                "trigger_used_fraction",
+                "verified",
+                "peak_demand",
+                "add_count",
+                "late",
+                "verified_shortage_runs",
+                "note",
+            ])
+            .expect("header into memory");
+    }
+    for r in recommendations {
+        writer
+            .serialize(RecommendationCsv {
+                zone: &r.zone_name,
+                needed_ips: r.needed_ips,
+                usable_ips_now: r.usable_ips_now,
+                add_prefix_len: r.add_prefix_len.map(|p| p.to_string()).unwrap_or_default(),
+                add_cidr: r.add_cidr.map(|c| c.to_string()).unwrap_or_default(),
+                expand_by_s: seconds(r.expand_by_ms),
+                trigger_used_fraction: format!("{:.3}", r.trigger_used_fraction),
+                verified: match r.verified {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "",
+                },
+                peak_demand: r.peak_demand,
+                add_count: r.add_count,
+                late: r.late,
+                verified_shortage_runs: r
+                    .verified_shortage_runs
+                    .map(|f| format!("{f:.3}"))
+                    .unwrap_or_default(),
+                note: r.cidr_note.clone().unwrap_or_default(),
+            })
+            .expect("row into memory");
+    }
+    writer.into_inner().expect("flush into memory")
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `junit.xml`: one test case per gate and subject; a failed gate is a `<failure>`.
+pub fn junit_xml(summary: &Summary, gates: &[GateResult]) -> Vec<u8> {
+    let failures = gates.iter().filter(|g| !g.passed).count();
+    let mut out = String::new();
+    let _ = writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    let name = xml_escape(&format!("planner gates: {}", summary.scenario));
+    let _ = writeln!(
+        out,
+        r#"<testsuites name="{name}" tests="{}" failures="{failures}">"#,
+        gates.len()
+    );
+    let _ = writeln!(
+        out,
+        r#"  <testsuite name="{name}" tests="{}" failures="{failures}" errors="0" skipped="0">"#,
+        gates.len()
+    );
+    for gate in gates {
+        let case = format!(
+            r#"    <testcase classname="planner.{}" name="{}""#,
+            gate.gate,
+            xml_escape(&gate.subject)
+        );
+        if gate.passed {
+            let _ = writeln!(out, "{case}>");
+            let _ = writeln!(
+                out,
+                "      <system-out>{}</system-out>",
+                xml_escape(&gate.message)
+            );
+            let _ = writeln!(out, "    </testcase>");
+        } else {
+            let _ = writeln!(out, "{case}>");
+            let _ = writeln!(
+                out,
+                r#"      <failure message="{}" type="{}">actual {} / limit {}</failure>"#,
+                xml_escape(&gate.message),
+                gate.gate,
+                xml_escape(&gate.actual),
+                xml_escape(&gate.limit)
+            );
+            let _ = writeln!(out, "    </testcase>");
+        }
+    }
+    let _ = writeln!(out, "  </testsuite>");
+    let _ = writeln!(out, "</testsuites>");
+    out.into_bytes()
+}
+
+/// `summary.md`: compact Markdown for a pull-request comment or a CI step summary.
+pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
+    let when = |t: Option<Millis>| t.map_or_else(|| "never".to_string(), human_duration);
+    let mut out = String::new();
+    let _ = writeln!(out, "## planner: {}", summary.scenario);
+    let _ = writeln!(out);
+    let verdict = if plan.gates.is_empty() {
+        "no gates set".to_string()
+    } else if plan.gates_passed() {
+        format!("**gates passed** ({} checks)", plan.gates.len())
+    } else {
+        let failed = plan.gates.iter().filter(|g| !g.passed).count();
+        format!("**gates FAILED** ({failed} of {} checks)", plan.gates.len())
+    };
+    let _ = writeln!(
+        out,
+        "{} runs, seed {}, horizon {}: {verdict}",
+        summary.runs,
+        summary.seed,
+        human_duration(summary.horizon_ms)
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| zone | usable | peak used p50 / p90 | first shortage p10 / p50 / p90 | runs short |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---|---:|");
+    for z in &summary.zones {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} / {} | {} / {} / {} | {:.0}% |",
+            z.zone,
+            z.usable_ips,
+            z.peak_used_p50,
+            z.peak_used_p90,
+            when(z.first_shortage_p10_ms),
+            when(z.first_shortage_p50_ms),
+            when(z.first_shortage_p90_ms),
+            z.shortage_runs * 100.0
+        );
+    }
+    if !plan.gates.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### Gates");
+        let _ = writeln!(out);
+        for g in plan.gates {
+            let mark = if g.passed { "pass" } else { "**FAIL**" };
+            let _ = writeln!(out, "- {mark} `{}`: {}", g.gate, g.message);
+        }
+    }
+    if !plan.recommendations.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### Recommendations");
+        let _ = writeln!(out);
+        for r in plan.recommendations {
+            let check = match r.verified {
+                Some(true) => {
+                    " Verified: a re-run with it has no shortage in the zone.".to_string()
+                }
+                Some(false) => format!(
+                    " Not enough alone: the re-run still runs short in {:.0}% of runs (nodes without a free ENI slot cannot use a new vSwitch).",
+                    r.verified_shortage_runs.unwrap_or(0.0) * 100.0
+                ),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "- **{}**: peak demand {} needs {} addresses with headroom, the zone has {}. {}.{check}",
+                r.zone_name,
+                r.peak_demand,
+                r.needed_ips,
+                r.usable_ips_now,
+                describe(r)
+            );
+        }
+    }
+    if !plan.savings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### Idle addresses in node pools");
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "| zone | idle at peak | peak used | with max_pool_size = 0 | pod IP wait p50 / p99 | with max_pool_size = 0 |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---|---|");
+        for s in plan.savings {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} / {} | {} / {} |",
+                s.zone_name,
+                s.idle_at_peak,
+                s.peak_used,
+                s.peak_used_without_pool,
+                when(s.ip_wait_ms.0),
+                when(s.ip_wait_ms.1),
+                when(s.ip_wait_without_pool_ms.0),
+                when(s.ip_wait_without_pool_ms.1)
+            );
+        }
+    }
+    if !plan.charts.is_empty() {
+        let _ = writeln!(out);
+        for chart in plan.charts {
+            let _ = writeln!(out, "![{chart}]({chart})");
+        }
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_special_characters_are_escaped() {
+        assert_eq!(
+            xml_escape(r#"a<b & "c">'d'"#),
+            "a&lt;b &amp; &quot;c&quot;&gt;&apos;d&apos;"
+        );
+        assert_eq!(xml_escape("bell\u{7}"), "bell");
+    }
+}

@@ -1,0 +1,1895 @@
+//! The PNG charts, as pure functions from a summary to bytes.
+//!
+//! Charts are drawn with plotters into an RGB buffer and encoded by the small PNG encoder at
+//! the end of this file (per-row filters, LZ77 with fixed Huffman codes), so no file is
+//! touched and equal inputs give equal bytes. Text uses DejaVu Sans, embedded in the binary:
+//! nothing depends on the fonts of the machine.
+
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{Spread, Summary, SweepPoint, human_duration};
+use crate::scenario::{ActionKind, DAY_MS, HOUR_MS, MINUTE_MS, Millis, Scenario};
+
+/// Chart size in pixels.
+const WIDTH: u32 = 1600;
+/// Chart size in pixels.
+const HEIGHT: u32 = 900;
+/// vSwitch panels at most in `vswitch_usage.png`; beyond that, the most used are shown.
+const MAX_PANELS: usize = 12;
+
+const FONT: &str = "sans-serif";
+static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+/// Whether the embedded font was registered with plotters (once per process).
+static FONT_REGISTERED: OnceLock<bool> = OnceLock::new();
+
+/// Why a chart could not be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot draw a chart: {message}")]
+pub struct ChartError {
+    /// What went wrong.
+    pub message: String,
+}
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for ChartError {
+    fn from(error: DrawingAreaErrorKind<E>) -> Self {
+        ChartError {
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Every chart of a run with its file name: `vswitch_usage.png`, `pods.png`, `pool_idle.png`.
+pub fn charts(
+    scenario: &Scenario,
+    summary: &Summary,
+) -> Result<Vec<(&'static str, Vec<u8>)>, ChartError> {
+    let named = |name: &'static str, rgb: Result<Vec<u8>, ChartError>| {
+        rgb.map(|rgb| (name, encode_png(WIDTH, HEIGHT, &rgb)))
+            .map_err(|e| ChartError {
+                message: format!("{name}: {}", e.message),
+            })
+    };
+    Ok(vec![
+        named("vswitch_usage.png", vswitch_usage_rgb(scenario, summary))?,
+        named("pods.png", pods_rgb(scenario, summary))?,
+        named("pool_idle.png", pool_idle_rgb(scenario, summary))?,
+    ])
+}
+
+/// `sweep.png` for `planner sweep`: per combination, the first shortage (p50 with a p10-p90
+/// whisker) and the peak vSwitch utilisation (p90).
+pub fn sweep_chart(scenario_name: &str, points: &[SweepPoint]) -> Result<Vec<u8>, ChartError> {
+    let rgb = sweep_rgb(scenario_name, points).map_err(|e| ChartError {
+        message: format!("sweep.png: {}", e.message),
+    })?;
+    Ok(encode_png(WIDTH, HEIGHT, &rgb))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing helpers
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+const INK: RGBColor = RGBColor(30, 30, 30);
+const GRID: RGBColor = RGBColor(225, 225, 225);
+const USED: RGBColor = RGBColor(31, 119, 180);
+const LIMIT: RGBColor = RGBColor(214, 39, 40);
+const SHORTAGE: RGBColor = RGBColor(255, 127, 14);
+const ACTION: RGBColor = RGBColor(148, 103, 189);
+const NEVER: RGBColor = RGBColor(170, 170, 170);
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+const BAND_ALPHA: f64 = 0.22;
+
+fn font(size: u32) -> TextStyle<'static> {
+    (FONT, size).into_font().color(&INK)
+}
+
+fn anchored(size: u32, h: HPos, v: VPos) -> TextStyle<'static> {
+    font(size).pos(Pos::new(h, v))
+}
+
+/// Draws into a white 1600x900 RGB buffer and returns it.
+fn render(draw: impl FnOnce(&Area) -> Result<(), ChartError>) -> Result<Vec<u8>, ChartError> {
+    let registered = FONT_REGISTERED.get_or_init(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, DEJAVU_SANS).is_ok()
+    });
+    if !registered {
+        return Err(ChartError {
+            message: "the embedded font does not parse".into(),
+        });
+    }
+    let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    Ok(rgb)
+}
+
+/// The chart title across the top; returns the area below it.
+fn titled<'a>(root: &Area<'a>, title: &str) -> Result<Area<'a>, ChartError> {
+    let (top, rest) = root.split_vertically(52);
+    let size = fit_font(&top, title, 30, WIDTH as i32 - 40)?;
+    top.draw(&Text::new(
+        title.to_string(),
+        (WIDTH as i32 / 2, 14),
+        anchored(size, HPos::Center, VPos::Top),
+    ))?;
+    Ok(rest)
+}
+
+/// The largest font size up to `size` at which `text` fits `width` pixels (at least 14).
+fn fit_font(area: &Area, text: &str, size: u32, width: i32) -> Result<u32, ChartError> {
+    let mut size = size;
+    while size > 14 && text_width(area, text, size)? > width {
+        size -= 1;
+    }
+    Ok(size)
+}
+
+fn text_width(area: &Area, text: &str, size: u32) -> Result<i32, ChartError> {
+    Ok(area.estimate_text_size(text, &font(size))?.0 as i32)
+}
+
+/// What a legend entry shows before its text.
+#[derive(Clone, Copy)]
+enum Swatch {
+    Line(RGBColor),
+    Dashed(RGBColor),
+    Band(RGBColor),
+    Bar(RGBColor),
+}
+
+const LEGEND_SIZE: u32 = 21;
+const LEGEND_ROW: i32 = 32;
+
+/// A legend strip below the title, entries centred and wrapped to rows; returns the area below.
+fn legend<'a>(area: &Area<'a>, entries: &[(Swatch, String)]) -> Result<Area<'a>, ChartError> {
+    let swatch = 44;
+    let max_width = WIDTH as i32 - 60;
+    let mut rows: Vec<Vec<(Swatch, &str, i32)>> = vec![Vec::new()];
+    let mut row_width = 0;
+    for (mark, text) in entries {
+        let width = swatch + 10 + text_width(area, text, LEGEND_SIZE)? + 36;
+        if row_width + width > max_width && !rows.last().is_none_or(Vec::is_empty) {
+            rows.push(Vec::new());
+            row_width = 0;
+        }
+        row_width += width;
+        rows.last_mut()
+            .expect("a row")
+            .push((*mark, text.as_str(), width));
+    }
+    let height = LEGEND_ROW * rows.len() as i32 + 8;
+    let (strip, rest) = area.split_vertically(height);
+    for (index, row) in rows.iter().enumerate() {
+        let total: i32 = row.iter().map(|e| e.2).sum::<i32>() - 36;
+        let mut x = (WIDTH as i32 - total) / 2;
+        let y = LEGEND_ROW * index as i32 + LEGEND_ROW / 2 + 2;
+        for &(mark, text, width) in row {
+            draw_swatch(&strip, mark, x, y, swatch)?;
+            strip.draw(&Text::new(
+                text.to_string(),
+                (x + swatch + 10, y),
+                anchored(LEGEND_SIZE, HPos::Left, VPos::Center),
+            ))?;
+            x += width;
+        }
+    }
+    Ok(rest)
+}
+
+fn draw_swatch(area: &Area, mark: Swatch, x: i32, y: i32, w: i32) -> Result<(), ChartError> {
+    match mark {
+        Swatch::Line(color) => {
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + w, y)],
+                color.stroke_width(4),
+            ))?;
+        }
+        Swatch::Dashed(color) => {
+            for start in [0, 16, 32] {
+                area.draw(&PathElement::new(
+                    vec![(x + start, y), (x + start + 10, y)],
+                    color.stroke_width(3),
+                ))?;
+            }
+        }
+        Swatch::Band(color) => {
+            area.draw(&Rectangle::new(
+                [(x, y - 10), (x + w, y + 10)],
+                color.mix(BAND_ALPHA).filled(),
+            ))?;
+        }
+        Swatch::Bar(color) => {
+            area.draw(&Rectangle::new(
+                [(x + 8, y - 11), (x + w - 8, y + 11)],
+                color.filled(),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// A number on an axis: whole numbers without decimals.
+fn tick(value: f64) -> String {
+    if (value - value.round()).abs() < 1e-6 {
+        format!("{}", value.round() as i64)
+    } else if value.abs() >= 10.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// The time unit of an x axis: days from 2 days on, hours from 2 hours, else minutes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TimeUnit {
+    ms: f64,
+    name: &'static str,
+}
+
+fn time_unit(span_ms: Millis) -> TimeUnit {
+    if span_ms >= 2 * DAY_MS {
+        TimeUnit {
+            ms: DAY_MS as f64,
+            name: "days",
+        }
+    } else if span_ms >= 2 * HOUR_MS {
+        TimeUnit {
+            ms: HOUR_MS as f64,
+            name: "hours",
+        }
+    } else {
+        TimeUnit {
+            ms: MINUTE_MS as f64,
+            name: "minutes",
+        }
+    }
+}
+
+/// Sizes that depend on how many panels share the picture.
+#[derive(Clone, Copy)]
+struct Fonts {
+    caption: u32,
+    label: u32,
+    desc: u32,
+}
+
+const FONTS_LARGE: Fonts = Fonts {
+    caption: 24,
+    label: 20,
+    desc: 21,
+};
+
+/// What a time-series panel shows besides its series.
+struct Panel<'s> {
+    /// Above the panel; empty for none.
+    caption: &'s str,
+    /// Top of the y axis.
+    y_top: f64,
+    /// The y axis description; empty to leave it out.
+    y_desc: &'s str,
+    /// Whether to describe the x axis (bottom panels only).
+    x_desc: bool,
+    fonts: Fonts,
+}
+
+/// A time-series panel from 0 to the horizon: axes, grid, labels.
+fn time_panel<'a, 'b>(
+    area: &'a Area<'b>,
+    unit: TimeUnit,
+    horizon_ms: Millis,
+    panel: &Panel,
+) -> Result<Chart<'a, 'b>, ChartError> {
+    let Panel {
+        caption,
+        y_top,
+        y_desc,
+        x_desc: show_x_desc,
+        fonts,
+    } = *panel;
+    let x_max = (horizon_ms.max(1) as f64) / unit.ms;
+    let digits = tick(y_top).len() as u32 + 1;
+    let y_area = digits * fonts.label * 62 / 100
+        + 12
+        + if y_desc.is_empty() {
+            0
+        } else {
+            fonts.desc + 14
+        };
+    let x_area = fonts.label + 14 + if show_x_desc { fonts.desc + 12 } else { 0 };
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin_top(6)
+        .margin_bottom(6)
+        .margin_left(10)
+        .margin_right(28)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area);
+    if !caption.is_empty() {
+        builder.caption(caption, font(fonts.caption));
+    }
+    let mut chart = builder.build_cartesian_2d(0f64..x_max, 0f64..y_top)?;
+    let x_desc = format!("time ({})", unit.name);
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(9)
+        .y_labels(7)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .label_style(font(fonts.label))
+        .axis_desc_style(font(fonts.desc))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(INK.stroke_width(1));
+    if show_x_desc {
+        mesh.x_desc(x_desc);
+    }
+    if !y_desc.is_empty() {
+        mesh.y_desc(y_desc);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
+
+/// Top of a y axis showing values up to `max`, with head room; at least 5.
+fn y_top(max: f64) -> f64 {
+    (max * 1.12).max(5.0)
+}
+
+fn xs(times_ms: &[Millis], unit: TimeUnit) -> Vec<f64> {
+    times_ms.iter().map(|&t| t as f64 / unit.ms).collect()
+}
+
+/// A p10..p90 band and a p50 line.
+fn draw_spread(
+    chart: &mut Chart,
+    x: &[f64],
+    values: &[Spread],
+    color: RGBColor,
+    band: bool,
+) -> Result<(), ChartError> {
+    if band && !values.is_empty() {
+        let mut outline: Vec<(f64, f64)> = x
+            .iter()
+            .zip(values)
+            .map(|(&x, s)| (x, f64::from(s.p90)))
+            .collect();
+        outline.extend(
+            x.iter()
+                .zip(values)
+                .rev()
+                .map(|(&x, s)| (x, f64::from(s.p10))),
+        );
+        chart.draw_series(std::iter::once(Polygon::new(
+            outline,
+            color.mix(BAND_ALPHA).filled(),
+        )))?;
+    }
+    chart.draw_series(LineSeries::new(
+        x.iter().zip(values).map(|(&x, s)| (x, f64::from(s.p50))),
+        color.stroke_width(3),
+    ))?;
+    Ok(())
+}
+
+/// A vertical line at a time, with label lines at the top of the panel.
+#[derive(Debug, Clone, PartialEq)]
+struct Marker {
+    at_ms: Millis,
+    lines: Vec<String>,
+    color: RGBColor,
+    dashed: bool,
+}
+
+fn action_label(kind: &ActionKind) -> &'static str {
+    match kind {
+        ActionKind::AddVSwitch(_) => "vSwitch added",
+        ActionKind::SetTerway(_) => "eni-config changed",
+        ActionKind::RestartTerway => "Terway restarted",
+        ActionKind::ScaleNodePool { .. } => "node pool resized",
+    }
+}
+
+/// One marker per group of actions close in time (within 1/50 of the horizon).
+fn action_markers(scenario: &Scenario, horizon_ms: Millis) -> Vec<Marker> {
+    let close = horizon_ms / 50;
+    let mut markers: Vec<Marker> = Vec::new();
+    let mut last_ms = 0;
+    for action in &scenario.actions {
+        let label = action_label(&action.kind).to_string();
+        match markers.last_mut() {
+            Some(marker) if action.at_ms - last_ms <= close => {
+                if !marker.lines.contains(&label) {
+                    marker.lines.push(label);
+                }
+            }
+            _ => markers.push(Marker {
+                at_ms: action.at_ms,
+                lines: vec![label],
+                color: ACTION,
+                dashed: true,
+            }),
+        }
+        last_ms = action.at_ms;
+    }
+    markers
+}
+
+/// A rectangle in backend pixels: left, top, right, bottom.
+type Rect = (i32, i32, i32, i32);
+
+fn overlaps(a: Rect, b: Rect) -> bool {
+    a.0 <= b.2 && b.0 <= a.2 && a.1 <= b.3 && b.1 <= a.3
+}
+
+/// Draws markers: first every line, then the labels.
+fn draw_markers(
+    chart: &mut Chart,
+    markers: &[Marker],
+    unit: TimeUnit,
+    y_top: f64,
+    size: u32,
+) -> Result<(), ChartError> {
+    draw_marker_lines(chart, markers, unit, y_top)?;
+    draw_marker_labels(chart, markers, unit, y_top, size, &[])
+}
+
+fn draw_marker_lines(
+    chart: &mut Chart,
+    markers: &[Marker],
+    unit: TimeUnit,
+    y_top: f64,
+) -> Result<(), ChartError> {
+    for marker in markers {
+        let x = marker.at_ms as f64 / unit.ms;
+        let style = marker.color.stroke_width(if marker.dashed { 2 } else { 3 });
+        if marker.dashed {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(x, 0.0), (x, y_top)],
+                9,
+                6,
+                style,
+            ))?;
+        } else {
+            chart.draw_series(LineSeries::new(vec![(x, 0.0), (x, y_top)], style))?;
+        }
+    }
+    Ok(())
+}
+
+/// Labels go right of their line (left of it near the right edge), each block in the highest
+/// rows where it overlaps no other label and nothing in `avoid`.
+fn draw_marker_labels(
+    chart: &mut Chart,
+    markers: &[Marker],
+    unit: TimeUnit,
+    y_top: f64,
+    size: u32,
+    avoid: &[Rect],
+) -> Result<(), ChartError> {
+    let mut sorted: Vec<&Marker> = markers.iter().collect();
+    sorted.sort_by_key(|m| m.at_ms);
+    let (left, right) = {
+        let range = chart.plotting_area().get_pixel_range();
+        (range.0.start, range.0.end)
+    };
+    let line_height = size as i32 + 5;
+    let mut taken: Vec<Rect> = avoid.to_vec();
+    for marker in sorted {
+        let x = marker.at_ms as f64 / unit.ms;
+        let area = chart.plotting_area();
+        let mut width = 0;
+        for line in &marker.lines {
+            width = width.max(area.estimate_text_size(line, &font(size))?.0 as i32);
+        }
+        let (px, top) = chart.backend_coord(&(x, y_top));
+        let to_left = px + 8 + width > right && px - 8 - width >= left;
+        let (x0, x1) = if to_left {
+            (px - 11 - width, px - 5)
+        } else {
+            (px + 5, px + 11 + width)
+        };
+        let row_rect = |row: usize| -> Rect {
+            let y = top + 6 + line_height * row as i32;
+            (x0, y - 2, x1, y + size as i32 + 1)
+        };
+        let count = marker.lines.len();
+        let start = (0..64)
+            .find(|&row| {
+                (row..row + count).all(|r| taken.iter().all(|&t| !overlaps(t, row_rect(r))))
+            })
+            .unwrap_or(0);
+        let ink = darker(marker.color);
+        for (index, line) in marker.lines.iter().enumerate() {
+            let rect = row_rect(start + index);
+            taken.push(rect);
+            let (dx, h) = if to_left {
+                (-8, HPos::Right)
+            } else {
+                (8, HPos::Left)
+            };
+            let element = EmptyElement::at((x, y_top))
+                + Rectangle::new(
+                    [(rect.0 - px, rect.1 - top), (rect.2 - px, rect.3 - top)],
+                    WHITE.mix(0.85).filled(),
+                )
+                + Text::new(
+                    line.clone(),
+                    (dx, rect.1 + 2 - top),
+                    anchored(size, h, VPos::Top).color(&ink),
+                );
+            chart.draw_series(std::iter::once(element))?;
+        }
+    }
+    Ok(())
+}
+
+/// Darker text for a marker color, so labels stay readable on white.
+fn darker(color: RGBColor) -> RGBColor {
+    RGBColor(
+        (f64::from(color.0) * 0.75) as u8,
+        (f64::from(color.1) * 0.75) as u8,
+        (f64::from(color.2) * 0.75) as u8,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// vswitch_usage.png
+
+fn grid(panels: usize) -> (usize, usize) {
+    match panels {
+        0 | 1 => (1, 1),
+        2 => (1, 2),
+        3 => (1, 3),
+        4 => (2, 2),
+        5 | 6 => (2, 3),
+        7 | 8 => (2, 4),
+        9 => (3, 3),
+        _ => (3, 4),
+    }
+}
+
+/// Which vSwitches get a panel: all, or the most used (peak p90, then scenario order), shown in
+/// scenario order.
+fn shown_vswitches(summary: &Summary) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..summary.vswitches.len()).collect();
+    if order.len() > MAX_PANELS {
+        order.sort_by_key(|&i| (std::cmp::Reverse(summary.vswitches[i].peak_used_p90), i));
+        order.truncate(MAX_PANELS);
+        order.sort_unstable();
+    }
+    order
+}
+
+fn vswitch_usage_rgb(scenario: &Scenario, summary: &Summary) -> Result<Vec<u8>, ChartError> {
+    render(|root| {
+        let shown = shown_vswitches(summary);
+        let mut title = format!(
+            "{}: vSwitch addresses used (p10-p90 band, p50 line)",
+            summary.scenario
+        );
+        if shown.len() < summary.vswitches.len() {
+            title.push_str(&format!(
+                ", {} most used of {}",
+                shown.len(),
+                summary.vswitches.len()
+            ));
+        }
+        let rest = titled(root, &title)?;
+        let mut entries = vec![
+            (Swatch::Line(USED), "used p50".to_string()),
+            (Swatch::Band(USED), "used p10-p90".to_string()),
+            (Swatch::Dashed(LIMIT), "usable addresses".to_string()),
+        ];
+        let any_shortage = shown
+            .iter()
+            .any(|&i| zone_shortage_p50(summary, &summary.vswitches[i].zone).is_some());
+        if any_shortage {
+            entries.push((
+                Swatch::Line(SHORTAGE),
+                "first shortage in the zone (p50)".into(),
+            ));
+        }
+        let actions = action_markers(scenario, summary.horizon_ms);
+        if !actions.is_empty() {
+            entries.push((Swatch::Dashed(ACTION), "operator action".into()));
+        }
+        let body = legend(&rest, &entries)?;
+        if shown.is_empty() {
+            return no_data(&body, "no vSwitches");
+        }
+        let (rows, cols) = grid(shown.len());
+        let fonts = match shown.len() {
+            1..=2 => FONTS_LARGE,
+            3..=6 => Fonts {
+                caption: 22,
+                label: 18,
+                desc: 20,
+            },
+            _ => Fonts {
+                caption: 20,
+                label: 17,
+                desc: 18,
+            },
+        };
+        let marker_size = fonts.label;
+        let unit = time_unit(summary.horizon_ms);
+        let x = xs(&summary.times_ms, unit);
+        let panels = body.margin(0, 6, 6, 6).split_evenly((rows, cols));
+        for (slot, &index) in shown.iter().enumerate() {
+            let area = &panels[slot];
+            let row = &summary.vswitches[index];
+            let series: Vec<Spread> = summary.vswitch_used.iter().map(|s| s[index]).collect();
+            let peak = series.iter().map(|s| s.p90).max().unwrap_or(0);
+            let top = y_top(f64::from(peak.max(row.usable_ips)));
+            let mut caption = format!("{} ({}, {})", row.vswitch, row.zone, row.cidr);
+            if let Some(at) = row.created_at_ms {
+                caption.push_str(&format!(", added at {}", human_duration(at)));
+            }
+            let caption_size = fit_font(
+                area,
+                &caption,
+                fonts.caption,
+                area.dim_in_pixel().0 as i32 - 20,
+            )?;
+            let panel_fonts = Fonts {
+                caption: caption_size,
+                ..fonts
+            };
+            let mut chart = time_panel(
+                area,
+                unit,
+                summary.horizon_ms,
+                &Panel {
+                    caption: &caption,
+                    y_top: top,
+                    y_desc: if slot % cols == 0 { "addresses" } else { "" },
+                    x_desc: slot / cols == rows - 1 || slot + cols >= shown.len(),
+                    fonts: panel_fonts,
+                },
+            )?;
+            let start = row
+                .created_at_ms
+                .map_or(0, |at| summary.times_ms.partition_point(|&t| t < at));
+            draw_spread(&mut chart, &x[start..], &series[start..], USED, true)?;
+            let mut markers = actions.clone();
+            if let Some(at) = zone_shortage_p50(summary, &row.zone) {
+                markers.push(Marker {
+                    at_ms: at,
+                    lines: vec![format!("zone short p50: {}", human_duration(at))],
+                    color: SHORTAGE,
+                    dashed: false,
+                });
+            }
+            draw_marker_lines(&mut chart, &markers, unit, top)?;
+            let usable = f64::from(row.usable_ips);
+            let x_max = summary.horizon_ms.max(1) as f64 / unit.ms;
+            chart.draw_series(DashedLineSeries::new(
+                vec![(0.0, usable), (x_max, usable)],
+                12,
+                7,
+                LIMIT.stroke_width(2),
+            ))?;
+            let label = format!("usable {}", row.usable_ips);
+            let label_width = text_width(area, &label, marker_size)?;
+            let (px, py) = chart.backend_coord(&(x_max, usable));
+            let label_rect = (
+                px - 12 - label_width,
+                py - 6 - marker_size as i32,
+                px - 2,
+                py - 2,
+            );
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x_max, usable))
+                    + Rectangle::new(
+                        [
+                            (label_rect.0 - px, label_rect.1 - py),
+                            (label_rect.2 - px, label_rect.3 - py),
+                        ],
+                        WHITE.mix(0.85).filled(),
+                    )
+                    + Text::new(
+                        label,
+                        (-6, -4),
+                        anchored(marker_size, HPos::Right, VPos::Bottom).color(&darker(LIMIT)),
+                    ),
+            ))?;
+            // Many small panels: operator actions are named in the first panel only.
+            if slot > 0 && shown.len() > 3 {
+                markers.retain(|m| m.color != ACTION);
+            }
+            draw_marker_labels(&mut chart, &markers, unit, top, marker_size, &[label_rect])?;
+        }
+        Ok(())
+    })
+}
+
+fn zone_shortage_p50(summary: &Summary, zone: &str) -> Option<Millis> {
+    summary
+        .zones
+        .iter()
+        .find(|z| z.zone == zone)
+        .and_then(|z| z.first_shortage_p50_ms)
+}
+
+fn no_data(area: &Area, text: &str) -> Result<(), ChartError> {
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Text::new(
+        text.to_string(),
+        (w as i32 / 2, h as i32 / 2),
+        anchored(28, HPos::Center, VPos::Center),
+    ))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// pods.png
+
+const RUNNING: RGBColor = RGBColor(31, 119, 180);
+const WAITING: RGBColor = RGBColor(214, 39, 40);
+
+fn shortage_markers(summary: &Summary) -> Vec<Marker> {
+    summary
+        .zones
+        .iter()
+        .filter_map(|zone| {
+            zone.first_shortage_p50_ms.map(|at| Marker {
+                at_ms: at,
+                lines: vec![format!("{} short p50: {}", zone.zone, human_duration(at))],
+                color: SHORTAGE,
+                dashed: false,
+            })
+        })
+        .collect()
+}
+
+fn pods_rgb(scenario: &Scenario, summary: &Summary) -> Result<Vec<u8>, ChartError> {
+    render(|root| {
+        let title = format!(
+            "{}: pods running and pods waiting for an address",
+            summary.scenario
+        );
+        let rest = titled(root, &title)?;
+        let actions = action_markers(scenario, summary.horizon_ms);
+        let shortages = shortage_markers(summary);
+        let mut entries = vec![
+            (Swatch::Line(RUNNING), "pods running p50".to_string()),
+            (
+                Swatch::Line(WAITING),
+                "pods waiting for an address p50".to_string(),
+            ),
+            (Swatch::Band(WAITING), "waiting p10-p90".to_string()),
+        ];
+        if !shortages.is_empty() {
+            entries.push((Swatch::Line(SHORTAGE), "first shortage (p50)".into()));
+        }
+        if !actions.is_empty() {
+            entries.push((Swatch::Dashed(ACTION), "operator action".into()));
+        }
+        let body = legend(&rest, &entries)?.margin(0, 6, 6, 6);
+        let (upper, lower) = body.split_vertically(body.dim_in_pixel().1 * 52 / 100);
+        let unit = time_unit(summary.horizon_ms);
+        let x = xs(&summary.times_ms, unit);
+        let mut markers = actions.clone();
+        markers.extend(shortages);
+
+        let running_top = y_top(f64::from(
+            summary
+                .pods_running
+                .iter()
+                .map(|s| s.p50)
+                .max()
+                .unwrap_or(0),
+        ));
+        let mut chart = time_panel(
+            &upper,
+            unit,
+            summary.horizon_ms,
+            &Panel {
+                caption: "pods running (with an address)",
+                y_top: running_top,
+                y_desc: "pods",
+                x_desc: false,
+                fonts: FONTS_LARGE,
+            },
+        )?;
+        draw_spread(&mut chart, &x, &summary.pods_running, RUNNING, false)?;
+        draw_markers(&mut chart, &markers, unit, running_top, 19)?;
+
+        let waiting_top = y_top(f64::from(
+            summary
+                .pods_pending_ip
+                .iter()
+                .map(|s| s.p90)
+                .max()
+                .unwrap_or(0),
+        ));
+        let mut chart = time_panel(
+            &lower,
+            unit,
+            summary.horizon_ms,
+            &Panel {
+                caption: "pods waiting for an address (CNI ADD failed or stalled)",
+                y_top: waiting_top,
+                y_desc: "pods",
+                x_desc: true,
+                fonts: FONTS_LARGE,
+            },
+        )?;
+        draw_spread(&mut chart, &x, &summary.pods_pending_ip, WAITING, true)?;
+        draw_markers(&mut chart, &markers, unit, waiting_top, 19)?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// pool_idle.png
+
+fn pool_idle_rgb(scenario: &Scenario, summary: &Summary) -> Result<Vec<u8>, ChartError> {
+    render(|root| {
+        let title = format!(
+            "{}: idle addresses held in node pools, per zone (p10-p90 band, p50 line)",
+            summary.scenario
+        );
+        let rest = titled(root, &title)?;
+        let actions = action_markers(scenario, summary.horizon_ms);
+        let mut entries: Vec<(Swatch, String)> = summary
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(i, zone)| (Swatch::Line(PALETTE[i % PALETTE.len()]), zone.zone.clone()))
+            .collect();
+        if !actions.is_empty() {
+            entries.push((Swatch::Dashed(ACTION), "operator action".into()));
+        }
+        let body = legend(&rest, &entries)?.margin(0, 6, 6, 6);
+        let unit = time_unit(summary.horizon_ms);
+        let x = xs(&summary.times_ms, unit);
+        let peak = summary
+            .zone_idle
+            .iter()
+            .flat_map(|sample| sample.iter().map(|s| s.p90))
+            .max()
+            .unwrap_or(0);
+        let top = y_top(f64::from(peak));
+        let mut chart = time_panel(
+            &body,
+            unit,
+            summary.horizon_ms,
+            &Panel {
+                caption: "",
+                y_top: top,
+                y_desc: "idle addresses",
+                x_desc: true,
+                fonts: FONTS_LARGE,
+            },
+        )?;
+        for zone in 0..summary.zones.len() {
+            let series: Vec<Spread> = summary.zone_idle.iter().map(|s| s[zone]).collect();
+            draw_spread(&mut chart, &x, &series, PALETTE[zone % PALETTE.len()], true)?;
+        }
+        draw_markers(&mut chart, &actions, unit, top, 20)?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// sweep.png
+
+const BAR: RGBColor = RGBColor(31, 119, 180);
+const UTIL: RGBColor = RGBColor(44, 160, 44);
+
+/// Shortens `text` with an ellipsis until it fits `width` pixels.
+fn fit_text(area: &Area, text: &str, size: u32, width: i32) -> Result<String, ChartError> {
+    if text_width(area, text, size)? <= width {
+        return Ok(text.to_string());
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut keep = chars.len();
+    while keep > 1 {
+        keep -= 1;
+        let candidate: String = chars[..keep].iter().collect::<String>() + "…";
+        if text_width(area, &candidate, size)? <= width {
+            return Ok(candidate);
+        }
+    }
+    Ok("…".into())
+}
+
+/// The key under the sweep bars: "1: label" per combination.
+struct SweepKey {
+    header: Option<String>,
+    entries: Vec<String>,
+    columns: usize,
+    size: u32,
+}
+
+/// When every label is `key=value` pairs with the same keys in the same order: the keys and,
+/// per label, the values.
+fn factor_labels(points: &[SweepPoint]) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let split = |label: &str| -> Option<Vec<(String, String)>> {
+        label
+            .split_whitespace()
+            .map(|pair| {
+                pair.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect()
+    };
+    let first = split(&points.first()?.label)?;
+    let keys: Vec<String> = first.iter().map(|(k, _)| k.clone()).collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let mut values = Vec::new();
+    for point in points {
+        let pairs = split(&point.label)?;
+        if pairs.iter().map(|(k, _)| k).ne(keys.iter()) {
+            return None;
+        }
+        values.push(pairs.into_iter().map(|(_, v)| v).collect());
+    }
+    Some((keys, values))
+}
+
+/// Chooses the key's form, font size and columns: the largest font at which the full labels,
+/// or else the values under a header naming the keys, fit in at most four columns and
+/// `max_height` pixels; failing that, the smallest font in four columns, shortened.
+fn sweep_key(area: &Area, points: &[SweepPoint], max_height: i32) -> Result<SweepKey, ChartError> {
+    let full: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}: {}", i + 1, p.label))
+        .collect();
+    let mut forms = vec![(None, full)];
+    if let Some((keys, values)) = factor_labels(points) {
+        forms.push((
+            Some(format!("combination: {}", keys.join(", "))),
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{}: {}", i + 1, v.join(", ")))
+                .collect(),
+        ));
+    }
+    for size in (14..=20).rev() {
+        for (header, entries) in &forms {
+            for columns in 1..=4usize {
+                let rows = header.iter().count() + entries.len().div_ceil(columns);
+                if (size as i32 + 6) * rows as i32 + 20 > max_height {
+                    continue;
+                }
+                let column_width = (WIDTH as i32 - 80) / columns as i32;
+                let mut fits = match header {
+                    Some(header) => text_width(area, header, size)? <= WIDTH as i32 - 80,
+                    None => true,
+                };
+                for entry in entries {
+                    fits = fits && text_width(area, entry, size)? <= column_width - 20;
+                }
+                if fits {
+                    return Ok(SweepKey {
+                        header: header.clone(),
+                        entries: entries.clone(),
+                        columns,
+                        size,
+                    });
+                }
+            }
+        }
+    }
+    // Too many to list: the smallest font, four columns, as many as fit.
+    let (header, mut entries) = forms.pop().expect("a form");
+    let size = 13u32;
+    let columns = 4;
+    let rows = ((max_height - 20) / (size as i32 + 6)).max(2) as usize - header.iter().count();
+    if entries.len() > rows * columns {
+        let shown = rows * columns - 1;
+        let more = entries.len() - shown;
+        entries.truncate(shown);
+        entries.push(format!("... {more} more in sweep.csv"));
+    }
+    Ok(SweepKey {
+        header,
+        entries,
+        columns,
+        size,
+    })
+}
+
+fn sweep_rgb(scenario_name: &str, points: &[SweepPoint]) -> Result<Vec<u8>, ChartError> {
+    render(|root| {
+        let title = format!(
+            "{scenario_name}: what-if sweep, {} combinations",
+            points.len()
+        );
+        let rest = titled(root, &title)?;
+        let entries = vec![
+            (
+                Swatch::Bar(BAR),
+                "first shortage p50 (whisker: p10-p90)".to_string(),
+            ),
+            (Swatch::Bar(NEVER), "never short (p50)".to_string()),
+            (
+                Swatch::Bar(UTIL),
+                "peak vSwitch utilisation p90".to_string(),
+            ),
+        ];
+        let body = legend(&rest, &entries)?;
+        if points.is_empty() {
+            return no_data(&body, "no sweep points");
+        }
+        let body_height = body.dim_in_pixel().1 as i32;
+        let key = sweep_key(&body, points, body_height * 2 / 5)?;
+        let key_row = key.size as i32 + 6;
+        let rows = key.header.iter().count() + key.entries.len().div_ceil(key.columns);
+        let key_height = key_row * rows as i32 + 20;
+        let (plots, key_area) = body.split_vertically(body_height - key_height);
+        let column_width = (WIDTH as i32 - 80) / key.columns as i32;
+        let mut y = 12;
+        if let Some(header) = &key.header {
+            let text = fit_text(&key_area, header, key.size, WIDTH as i32 - 80)?;
+            key_area.draw(&Text::new(
+                text,
+                (40, y),
+                anchored(key.size, HPos::Left, VPos::Top),
+            ))?;
+            y += key_row;
+        }
+        let per_column = key.entries.len().div_ceil(key.columns);
+        for (index, entry) in key.entries.iter().enumerate() {
+            let column = index / per_column;
+            let row = index % per_column;
+            let text = fit_text(&key_area, entry, key.size, column_width - 20)?;
+            key_area.draw(&Text::new(
+                text,
+                (40 + column as i32 * column_width, y + row as i32 * key_row),
+                anchored(key.size, HPos::Left, VPos::Top),
+            ))?;
+        }
+        let (left, right) = plots.split_horizontally(WIDTH / 2);
+        sweep_shortage_panel(&left, points)?;
+        sweep_utilisation_panel(&right, points)?;
+        Ok(())
+    })
+}
+
+/// Category labels "1".."n" under the bars of a sweep panel.
+fn category_labels(area: &Area, chart: &Chart, count: usize) -> Result<(), ChartError> {
+    let base = area.get_base_pixel();
+    let size = if count > 30 {
+        14
+    } else if count > 16 {
+        17
+    } else {
+        20
+    };
+    let step = if count > 60 { count.div_ceil(30) } else { 1 };
+    for index in (0..count).step_by(step) {
+        let (px, py) = chart.backend_coord(&(index as f64 + 1.0, 0.0));
+        area.draw(&Text::new(
+            format!("{}", index + 1),
+            (px - base.0, py - base.1 + 8),
+            anchored(size, HPos::Center, VPos::Top),
+        ))?;
+    }
+    Ok(())
+}
+
+fn category_panel<'a, 'b>(
+    area: &'a Area<'b>,
+    caption: &str,
+    count: usize,
+    y_max: f64,
+    y_desc: &str,
+    y_format: &dyn Fn(&f64) -> String,
+) -> Result<Chart<'a, 'b>, ChartError> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, font(24))
+        .margin_top(6)
+        .margin_left(10)
+        .margin_right(24)
+        .x_label_area_size(64)
+        .y_label_area_size(100)
+        .build_cartesian_2d(0.4f64..count as f64 + 0.6, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(7)
+        .y_label_formatter(y_format)
+        .x_desc("combination (see the key below)")
+        .y_desc(y_desc)
+        .label_style(font(20))
+        .axis_desc_style(font(21))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(INK.stroke_width(1))
+        .draw()?;
+    category_labels(area, &chart, count)?;
+    Ok(chart)
+}
+
+fn bar_half_width(count: usize) -> f64 {
+    if count == 1 { 0.25 } else { 0.36 }
+}
+
+fn sweep_shortage_panel(area: &Area, points: &[SweepPoint]) -> Result<(), ChartError> {
+    let finite = points
+        .iter()
+        .flat_map(|p| {
+            [
+                p.first_shortage_p10_ms,
+                p.first_shortage_p50_ms,
+                p.first_shortage_p90_ms,
+            ]
+        })
+        .flatten()
+        .max();
+    let unit = time_unit(finite.unwrap_or(2 * DAY_MS));
+    let finite_max = finite.map_or(1.0, |t| t as f64 / unit.ms).max(1e-3);
+    // "never" bars reach the top band of the axis.
+    let never = finite_max * 1.18;
+    let y_max = finite_max * 1.32;
+    let desc = format!("first shortage ({} from start)", unit.name);
+    let chart_caption = "first shortage in any zone";
+    let mut chart = category_panel(area, chart_caption, points.len(), y_max, &desc, &|v| {
+        if *v > finite_max * 1.09 {
+            String::new()
+        } else {
+            tick(*v)
+        }
+    })?;
+    let half = bar_half_width(points.len());
+    let at = |t: Option<Millis>| t.map_or(never, |t| t as f64 / unit.ms);
+    // A light band marks "never" at the top of the axis.
+    chart.draw_series(DashedLineSeries::new(
+        vec![(0.4, never), (points.len() as f64 + 0.6, never)],
+        8,
+        6,
+        NEVER.stroke_width(2),
+    ))?;
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((0.4, never))
+            + Text::new(
+                "never",
+                (8, -4),
+                anchored(20, HPos::Left, VPos::Bottom).color(&RGBColor(110, 110, 110)),
+            ),
+    ))?;
+    for (index, point) in points.iter().enumerate() {
+        let x = index as f64 + 1.0;
+        let value = at(point.first_shortage_p50_ms);
+        let color = if point.first_shortage_p50_ms.is_some() {
+            BAR
+        } else {
+            NEVER
+        };
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x - half, 0.0), (x + half, value)],
+            color.filled(),
+        )))?;
+        let (low, high) = (
+            at(point.first_shortage_p10_ms),
+            at(point.first_shortage_p90_ms),
+        );
+        let label_at = if point.first_shortage_p10_ms.is_some() {
+            value.max(high)
+        } else {
+            value
+        };
+        if point.first_shortage_p10_ms.is_some() && points.len() <= 40 {
+            let whisker = INK.stroke_width(2);
+            let cap = half * 0.45;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x, low), (x, high)],
+                whisker,
+            )))?;
+            for y in [low, high] {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(x - cap, y), (x + cap, y)],
+                    whisker,
+                )))?;
+            }
+        }
+        if points.len() <= 16 {
+            let text = point
+                .first_shortage_p50_ms
+                .map_or_else(|| "never".to_string(), human_duration);
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x, label_at))
+                    + Text::new(text, (0, -6), anchored(18, HPos::Center, VPos::Bottom)),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn sweep_utilisation_panel(area: &Area, points: &[SweepPoint]) -> Result<(), ChartError> {
+    let peak = points
+        .iter()
+        .map(|p| p.peak_utilization_p90 * 100.0)
+        .fold(0.0, f64::max);
+    let y_max = (peak * 1.15).max(115.0);
+    let mut chart = category_panel(
+        area,
+        "peak vSwitch utilisation (fullest vSwitch, p90 run)",
+        points.len(),
+        y_max,
+        "peak used / usable (%)",
+        &|v| format!("{}%", tick(*v)),
+    )?;
+    chart.draw_series(DashedLineSeries::new(
+        vec![(0.4, 100.0), (points.len() as f64 + 0.6, 100.0)],
+        12,
+        7,
+        LIMIT.stroke_width(2),
+    ))?;
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((points.len() as f64 + 0.6, 100.0))
+            + Text::new(
+                "full",
+                (-6, -4),
+                anchored(20, HPos::Right, VPos::Bottom).color(&darker(LIMIT)),
+            ),
+    ))?;
+    let half = bar_half_width(points.len());
+    for (index, point) in points.iter().enumerate() {
+        let x = index as f64 + 1.0;
+        let value = point.peak_utilization_p90 * 100.0;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x - half, 0.0), (x + half, value)],
+            UTIL.filled(),
+        )))?;
+        if points.len() <= 16 {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x, value))
+                    + Text::new(
+                        format!("{value:.0}%"),
+                        (0, -6),
+                        anchored(18, HPos::Center, VPos::Bottom),
+                    ),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// PNG encoding: 8-bit RGB, one IDAT chunk, zlib with a single fixed-Huffman deflate block.
+
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+
+/// Encodes a `width x height` 8-bit RGB buffer as PNG.
+fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
+    assert_eq!(
+        rgb.len(),
+        width as usize * height as usize * 3,
+        "an RGB buffer"
+    );
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8 bits, RGB, deflate, adaptive filters, no interlace
+    let filtered = filter_rows(width as usize * 3, rgb);
+    let mut out = PNG_SIGNATURE.to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &zlib(&filtered));
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut n = 0;
+    while n < 256 {
+        let mut c = n as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 == 1 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[n] = c;
+        n += 1;
+    }
+    table
+};
+
+fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |c, &b| {
+        CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
+}
+
+fn adler32(bytes: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for block in bytes.chunks(5552) {
+        for &byte in block {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= 65521;
+        b %= 65521;
+    }
+    (b << 16) | a
+}
+
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let p = i16::from(a) + i16::from(b) - i16::from(c);
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
+}
+
+/// Prefixes each row with the PNG filter (None, Sub, Up, Average, Paeth) whose output has the
+/// smallest sum of absolute values, the usual heuristic.
+fn filter_rows(stride: usize, rgb: &[u8]) -> Vec<u8> {
+    const BPP: usize = 3;
+    let zero = vec![0u8; stride];
+    let mut out = Vec::with_capacity(rgb.len() + rgb.len() / stride.max(1));
+    let mut candidates: [Vec<u8>; 5] = std::array::from_fn(|_| vec![0u8; stride]);
+    let mut previous: &[u8] = &zero;
+    for row in rgb.chunks(stride) {
+        for i in 0..stride {
+            let a = if i >= BPP { row[i - BPP] } else { 0 };
+            let b = previous[i];
+            let c = if i >= BPP { previous[i - BPP] } else { 0 };
+            let x = row[i];
+            candidates[0][i] = x;
+            candidates[1][i] = x.wrapping_sub(a);
+            candidates[2][i] = x.wrapping_sub(b);
+            candidates[3][i] = x.wrapping_sub(((u16::from(a) + u16::from(b)) / 2) as u8);
+            candidates[4][i] = x.wrapping_sub(paeth(a, b, c));
+        }
+        let cost = |bytes: &[u8]| -> u64 {
+            bytes
+                .iter()
+                .map(|&v| u64::from((v as i8).unsigned_abs()))
+                .sum()
+        };
+        let best = (0..5)
+            .min_by_key(|&f| (cost(&candidates[f]), f))
+            .expect("five filters");
+        out.push(best as u8);
+        out.extend_from_slice(&candidates[best]);
+        previous = row;
+    }
+    out
+}
+
+/// zlib stream: header, one fixed-Huffman deflate block, Adler-32.
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut bits = BitWriter::default();
+    bits.put(0x78, 8); // CMF: deflate, 32 KiB window
+    bits.put(0x01, 8); // FLG: no dictionary, fastest; (0x78 << 8 | 0x01) % 31 == 0
+    bits.put(1, 1); // BFINAL
+    bits.put(1, 2); // BTYPE = 01, fixed Huffman codes
+    deflate_fixed(data, &mut bits);
+    bits.symbol(256); // end of block
+    let mut out = bits.finish();
+    out.extend_from_slice(&adler32(data).to_be_bytes());
+    out
+}
+
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    count: u32,
+}
+
+impl BitWriter {
+    /// Writes `count` bits of `value`, least significant first (deflate's bit order).
+    fn put(&mut self, value: u32, count: u32) {
+        self.acc |= u64::from(value) << self.count;
+        self.count += count;
+        while self.count >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.count -= 8;
+        }
+    }
+
+    /// Writes a Huffman code, which deflate stores most significant bit first.
+    fn code(&mut self, code: u32, length: u32) {
+        self.put(code.reverse_bits() >> (32 - length), length);
+    }
+
+    /// A literal/length symbol in the fixed code (RFC 1951, 3.2.6).
+    fn symbol(&mut self, symbol: u32) {
+        match symbol {
+            0..=143 => self.code(0x30 + symbol, 8),
+            144..=255 => self.code(0x190 + symbol - 144, 9),
+            256..=279 => self.code(symbol - 256, 7),
+            _ => self.code(0xc0 + symbol - 280, 8),
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.count > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
+}
+
+const LENGTH_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
+];
+const LENGTH_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+const DISTANCE_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+const DISTANCE_EXTRA: [u8; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
+
+const WINDOW: usize = 1 << 15;
+const HASH_BITS: u32 = 15;
+const MAX_CHAIN: usize = 24;
+const MIN_MATCH: usize = 3;
+const MAX_MATCH: usize = 258;
+const NO_POSITION: u32 = u32::MAX;
+
+fn hash3(data: &[u8], at: usize) -> usize {
+    let key = u32::from(data[at]) | u32::from(data[at + 1]) << 8 | u32::from(data[at + 2]) << 16;
+    (key.wrapping_mul(0x9e37_79b1) >> (32 - HASH_BITS)) as usize
+}
+
+/// Greedy LZ77 over a 32 KiB window with hash chains, coded with the fixed Huffman codes.
+fn deflate_fixed(data: &[u8], bits: &mut BitWriter) {
+    let mut head = vec![NO_POSITION; 1 << HASH_BITS];
+    let mut prev = vec![NO_POSITION; WINDOW];
+    let insert = |head: &mut Vec<u32>, prev: &mut Vec<u32>, at: usize| {
+        if at + MIN_MATCH <= data.len() {
+            let h = hash3(data, at);
+            prev[at % WINDOW] = head[h];
+            head[h] = at as u32;
+        }
+    };
+    let mut i = 0;
+    while i < data.len() {
+        let limit = MAX_MATCH.min(data.len() - i);
+        let (mut best_len, mut best_dist) = (0, 0);
+        if limit >= MIN_MATCH {
+            let mut candidate = head[hash3(data, i)];
+            let mut chain = MAX_CHAIN;
+            while candidate != NO_POSITION && chain > 0 {
+                let c = candidate as usize;
+                let distance = i - c;
+                if distance > WINDOW {
+                    break;
+                }
+                if data[c + best_len.min(limit - 1)] == data[i + best_len.min(limit - 1)] {
+                    let length = data[c..c + limit]
+                        .iter()
+                        .zip(&data[i..i + limit])
+                        .take_while(|(a, b)| a == b)
+                        .count();
+                    if length > best_len {
+                        best_len = length;
+                        best_dist = distance;
+                        if length == limit {
+                            break;
+                        }
+                    }
+                }
+                let next = prev[c % WINDOW];
+                if next == NO_POSITION || next as usize >= c {
+                    break;
+                }
+                candidate = next;
+                chain -= 1;
+            }
+        }
+        if best_len >= MIN_MATCH {
+            let code = LENGTH_BASE.partition_point(|&b| usize::from(b) <= best_len) - 1;
+            bits.symbol(257 + code as u32);
+            bits.put(
+                (best_len - usize::from(LENGTH_BASE[code])) as u32,
+                u32::from(LENGTH_EXTRA[code]),
+            );
+            let code = DISTANCE_BASE.partition_point(|&b| usize::from(b) <= best_dist) - 1;
+            bits.code(code as u32, 5);
+            bits.put(
+                (best_dist - usize::from(DISTANCE_BASE[code])) as u32,
+                u32::from(DISTANCE_EXTRA[code]),
+            );
+            for at in i..i + best_len {
+                insert(&mut head, &mut prev, at);
+            }
+            i += best_len;
+        } else {
+            bits.symbol(u32::from(data[i]));
+            insert(&mut head, &mut prev, i);
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scenario::parse;
+
+    const TINY: &str = r#"
+[scenario]
+name = "tiny"
+horizon = "6h"
+runs = 3
+sample_interval = "5m"
+
+[[vswitch]]
+id = "vsw-a"
+zone = "z-a"
+cidr = "10.0.0.0/26"
+
+[[vswitch]]
+id = "vsw-b"
+zone = "z-b"
+cidr = "10.0.1.0/25"
+
+[terway]
+vswitches = { "z-a" = ["vsw-a"], "z-b" = ["vsw-b"] }
+
+[[nodepool]]
+name = "workers"
+instance_type = "ecs.g7.xlarge"
+zones = ["z-a", "z-b"]
+nodes = 4
+max_nodes = 8
+
+[[workload]]
+name = "web"
+kind = "deployment"
+cpu = "250m"
+replicas = [["0h", 20], ["1h", 140], ["4h", 140], ["5h", 40]]
+
+[[action]]
+at = "3h"
+add_vswitch = { id = "vsw-c", zone = "z-a", cidr = "10.0.2.0/24" }
+
+[[action]]
+at = "3h"
+set_terway = { vswitches = { "z-a" = ["vsw-a", "vsw-c"], "z-b" = ["vsw-b"] } }
+
+[[action]]
+at = "3h 5m"
+restart_terway = true
+"#;
+
+    fn run(text: &str) -> (Scenario, Summary) {
+        let (scenario, _) = parse(Path::new("t.toml"), text).expect("a valid scenario");
+        let runs = crate::sweep::run_all(&scenario, &|_| {});
+        let summary = super::super::summarize(&scenario, &runs);
+        (scenario, summary)
+    }
+
+    /// Checks the signature, every chunk's CRC, IHDR and the chunk order; returns the IDAT data.
+    fn check_png(bytes: &[u8]) -> Vec<u8> {
+        assert!(
+            !bytes.is_empty() && bytes.len() < 1_000_000,
+            "size {}",
+            bytes.len()
+        );
+        assert_eq!(bytes[..8], PNG_SIGNATURE);
+        let mut at = 8;
+        let mut kinds = Vec::new();
+        let mut idat = Vec::new();
+        while at < bytes.len() {
+            let length = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            let kind = &bytes[at + 4..at + 8];
+            let data = &bytes[at + 8..at + 8 + length];
+            let crc =
+                u32::from_be_bytes(bytes[at + 8 + length..at + 12 + length].try_into().unwrap());
+            assert_eq!(
+                crc,
+                crc32(&bytes[at + 4..at + 8 + length]),
+                "CRC of {kind:?}"
+            );
+            if kind == b"IHDR" {
+                assert_eq!(u32::from_be_bytes(data[0..4].try_into().unwrap()), WIDTH);
+                assert_eq!(u32::from_be_bytes(data[4..8].try_into().unwrap()), HEIGHT);
+                assert_eq!(data[8..], [8, 2, 0, 0, 0]);
+            }
+            if kind == b"IDAT" {
+                idat.extend_from_slice(data);
+            }
+            kinds.push(String::from_utf8_lossy(kind).into_owned());
+            at += 12 + length;
+        }
+        assert_eq!(at, bytes.len());
+        assert_eq!(kinds.first().map(String::as_str), Some("IHDR"));
+        assert_eq!(kinds.last().map(String::as_str), Some("IEND"));
+        idat
+    }
+
+    /// Pixels that are not white.
+    fn inked(rgb: &[u8]) -> usize {
+        rgb.chunks(3).filter(|p| p != &[255, 255, 255]).count()
+    }
+
+    fn assert_drawn(rgb: &[u8]) {
+        assert_eq!(rgb.len(), (WIDTH * HEIGHT * 3) as usize);
+        // Axes, text and lines: well over 1% of the picture.
+        assert!(inked(rgb) > 20_000, "only {} pixels inked", inked(rgb));
+    }
+
+    /// A test-only inflater for what `zlib` writes: one fixed-Huffman block.
+    fn inflate_fixed(stream: &[u8]) -> Vec<u8> {
+        assert_eq!(stream[..2], [0x78, 0x01]);
+        let mut position = 16usize; // in bits
+        let mut bit = || {
+            let value = (stream[position / 8] >> (position % 8)) & 1;
+            position += 1;
+            u32::from(value)
+        };
+        let read = |count: u32, bit: &mut dyn FnMut() -> u32| {
+            (0..count).fold(0, |acc, shift| acc | (bit() << shift))
+        };
+        let huffman = |count: u32, bit: &mut dyn FnMut() -> u32| {
+            (0..count).fold(0, |acc, _| (acc << 1) | bit())
+        };
+        assert_eq!(read(1, &mut bit), 1, "BFINAL");
+        assert_eq!(read(2, &mut bit), 1, "fixed Huffman");
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let mut code = huffman(7, &mut bit);
+            let symbol = if code <= 0b001_0111 {
+                256 + code
+            } else {
+                code = (code << 1) | bit();
+                match code {
+                    0x30..=0xbf => code - 0x30,
+                    0xc0..=0xc7 => 280 + code - 0xc0,
+                    _ => 144 + ((code << 1) | bit()) - 0x190,
+                }
+            };
+            match symbol {
+                0..=255 => out.push(symbol as u8),
+                256 => break,
+                _ => {
+                    let index = (symbol - 257) as usize;
+                    let length = usize::from(LENGTH_BASE[index])
+                        + read(u32::from(LENGTH_EXTRA[index]), &mut bit) as usize;
+                    let index = huffman(5, &mut bit) as usize;
+                    let distance = usize::from(DISTANCE_BASE[index])
+                        + read(u32::from(DISTANCE_EXTRA[index]), &mut bit) as usize;
+                    let start = out.len() - distance;
+                    for k in 0..length {
+                        out.push(out[start + k]);
+                    }
+                }
+            }
+        }
+        let end = position.div_ceil(8);
+        let adler = u32::from_be_bytes(stream[end..end + 4].try_into().unwrap());
+        assert_eq!(adler, adler32(&out));
+        assert_eq!(end + 4, stream.len());
+        out
+    }
+
+    fn unfilter(width: usize, height: usize, data: &[u8]) -> Vec<u8> {
+        let stride = width * 3;
+        assert_eq!(data.len(), height * (1 + stride));
+        let mut out = vec![0u8; height * stride];
+        for y in 0..height {
+            let filter = data[y * (1 + stride)];
+            let line = &data[y * (1 + stride) + 1..(y + 1) * (1 + stride)];
+            for i in 0..stride {
+                let a = if i >= 3 { out[y * stride + i - 3] } else { 0 };
+                let b = if y > 0 { out[(y - 1) * stride + i] } else { 0 };
+                let c = if y > 0 && i >= 3 {
+                    out[(y - 1) * stride + i - 3]
+                } else {
+                    0
+                };
+                let predictor = match filter {
+                    0 => 0,
+                    1 => a,
+                    2 => b,
+                    3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
+                    4 => paeth(a, b, c),
+                    other => panic!("filter {other}"),
+                };
+                out[y * stride + i] = line[i].wrapping_add(predictor);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn crc_and_adler_match_known_values() {
+        assert_eq!(crc32(b"IEND"), 0xae42_6082);
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(adler32(b"Wikipedia"), 0x11e6_0398);
+    }
+
+    #[test]
+    fn the_encoder_round_trips() {
+        // Noise, runs and repeats, so literals, short and long matches all occur.
+        let (width, height) = (37usize, 23usize);
+        let mut state = 7u32;
+        let rgb: Vec<u8> = (0..width * height * 3)
+            .map(|i| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                if i % 97 < 40 {
+                    255
+                } else {
+                    (state >> 24) as u8 & 0xf0
+                }
+            })
+            .collect();
+        let png = encode_png(width as u32, height as u32, &rgb);
+        let mut at = 8;
+        let mut idat = Vec::new();
+        while at < png.len() {
+            let length = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+            if &png[at + 4..at + 8] == b"IDAT" {
+                idat.extend_from_slice(&png[at + 8..at + 8 + length]);
+            }
+            at += 12 + length;
+        }
+        assert_eq!(unfilter(width, height, &inflate_fixed(&idat)), rgb);
+    }
+
+    #[test]
+    fn run_charts_are_valid_deterministic_and_drawn() {
+        let (scenario, summary) = run(TINY);
+        let first = charts(&scenario, &summary).expect("charts");
+        let names: Vec<&str> = first.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["vswitch_usage.png", "pods.png", "pool_idle.png"]);
+        for (name, bytes) in &first {
+            let idat = check_png(bytes);
+            let rgb = unfilter(WIDTH as usize, HEIGHT as usize, &inflate_fixed(&idat));
+            assert_drawn(&rgb);
+            assert!(bytes.len() < 300_000, "{name}: {} bytes", bytes.len());
+        }
+        assert_eq!(charts(&scenario, &summary).expect("charts again"), first);
+        assert_drawn(&vswitch_usage_rgb(&scenario, &summary).unwrap());
+        assert_drawn(&pods_rgb(&scenario, &summary).unwrap());
+        assert_drawn(&pool_idle_rgb(&scenario, &summary).unwrap());
+    }
+
+    fn sweep_points() -> Vec<SweepPoint> {
+        let point = |label: &str, p50: Option<Millis>, utilisation: f64| SweepPoint {
+            label: label.into(),
+            first_shortage_p10_ms: p50.map(|t| t * 8 / 10),
+            first_shortage_p50_ms: p50,
+            first_shortage_p90_ms: p50.and_then(|t| (t < 5 * DAY_MS).then_some(t * 12 / 10)),
+            shortage_runs: if p50.is_some() { 0.9 } else { 0.1 },
+            peak_used_p90: 240,
+            peak_utilization_p90: utilisation,
+            idle_at_peak_p50: 30,
+            ip_wait_p50_ms: Some(1_300),
+            ip_wait_p99_ms: Some(120_000),
+        };
+        vec![
+            point("terway.max_pool_size=0", Some(6 * DAY_MS), 1.0),
+            point(
+                "terway.max_pool_size=5",
+                Some(4 * DAY_MS + 3 * HOUR_MS),
+                1.0,
+            ),
+            point(
+                "terway.max_pool_size=5 vswitch.vsw-aaa.cidr=10.0.0.0/22 nodepool.workers.max_nodes=80",
+                None,
+                0.42,
+            ),
+            point("terway.max_pool_size=10", Some(2 * DAY_MS), 1.0),
+        ]
+    }
+
+    #[test]
+    fn sweep_chart_is_valid_deterministic_and_drawn() {
+        let points = sweep_points();
+        let bytes = sweep_chart("expansion", &points).expect("sweep chart");
+        check_png(&bytes);
+        assert_eq!(sweep_chart("expansion", &points).unwrap(), bytes);
+        assert_drawn(&sweep_rgb("expansion", &points).unwrap());
+        // No point at all still gives a picture.
+        check_png(&sweep_chart("empty", &[]).unwrap());
+        let never: Vec<SweepPoint> = points
+            .into_iter()
+            .map(|p| SweepPoint {
+                first_shortage_p10_ms: None,
+                first_shortage_p50_ms: None,
+                first_shortage_p90_ms: None,
+                ..p
+            })
+            .collect();
+        assert_drawn(&sweep_rgb("never", &never).unwrap());
+    }
+
+    #[test]
+    fn time_axis_units_follow_the_horizon() {
+        assert_eq!(time_unit(2 * DAY_MS).name, "days");
+        assert_eq!(time_unit(2 * DAY_MS - 1).name, "hours");
+        assert_eq!(time_unit(2 * HOUR_MS).name, "hours");
+        assert_eq!(time_unit(2 * HOUR_MS - 1).name, "minutes");
+    }
+
+    #[test]
+    fn close_actions_share_one_marker() {
+        let (scenario, _) = parse(Path::new("t.toml"), TINY).unwrap();
+        let markers = action_markers(&scenario, scenario.horizon_ms);
+        assert_eq!(markers.len(), 1);
+        assert_eq!(
+            markers[0].lines,
+            ["vSwitch added", "eni-config changed", "Terway restarted"]
+        );
+        assert_eq!(markers[0].at_ms, 3 * HOUR_MS);
+    }
+
+    #[test]
+    fn at_most_twelve_panels_show_the_most_used() {
+        let (_, mut summary) = run(TINY);
+        let template = summary.vswitches[0].clone();
+        summary.vswitches = (0..15).map(|i| VSwitchRowLike::row(&template, i)).collect();
+        let shown = shown_vswitches(&summary);
+        assert_eq!(shown.len(), MAX_PANELS);
+        // Peak p90 grows with the index: the three least used (0, 1, 2) are left out.
+        assert_eq!(shown, (3..15).collect::<Vec<_>>());
+    }
+
+    struct VSwitchRowLike;
+    impl VSwitchRowLike {
+        fn row(template: &super::super::VSwitchRow, i: u32) -> super::super::VSwitchRow {
+            super::super::VSwitchRow {
+                vswitch: format!("vsw-{i}"),
+                peak_used_p90: i * 10,
+                ..template.clone()
+            }
+        }
+    }
+}
