@@ -786,7 +786,7 @@ impl Builder<'_, '_> {
         };
         for (w, curve) in workloads.iter().zip(&curves) {
             if let Some(&(_, last)) = curve.last()
-                && !(last <= MAX_REPLICAS)
+                && (last.is_nan() || last > MAX_REPLICAS)
             {
                 return Err(ImportError::new(
                     self.sources
@@ -800,7 +800,7 @@ impl Builder<'_, '_> {
             }
         }
         if let Some(curve) = &extra
-            && !(curve[1].1 <= MAX_REPLICAS)
+            && (curve[1].1.is_nan() || curve[1].1 > MAX_REPLICAS)
         {
             return Err(ImportError::new(
                 self.sources.vswitches.path,
@@ -1071,7 +1071,10 @@ impl Builder<'_, '_> {
                 )?;
             }
             let zone_nodes = nodes_per_zone.get(v.zone.as_str()).copied().unwrap_or(0);
-            if zone_nodes > 0 && max_pool > 0 && src.nodes.is_some() {
+            // Terway pools draw from the listed vSwitches, or from eth0's when a zone lists none.
+            let pools_draw_here = listed.values().flatten().any(|id| *id == v.id)
+                || !listed.get(&v.zone).is_some_and(|ids| !ids.is_empty());
+            if zone_nodes > 0 && max_pool > 0 && src.nodes.is_some() && pools_draw_here {
                 writeln!(
                     out,
                     "# (idle addresses in the Terway pools, up to {zone_nodes} nodes x max_pool_size {max_pool} in this zone, are invisible to kubectl and stay counted here)"

@@ -591,8 +591,12 @@ fn import_command(args: ImportArgs) -> Result<(), Failure> {
         lint,
     };
     let imported = import::import(&sources, &options).map_err(Failure::input)?;
+    let where_written = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<stdout>"));
     for finding in &imported.findings {
-        eprintln!("{}", finding.display_in(&shown));
+        eprintln!("{}", finding.display_in(&where_written));
     }
     match &args.output {
         Some(path) => {

@@ -37,12 +37,18 @@ pub struct Recommendation {
     pub zone: usize,
     /// Zone name.
     pub zone_name: String,
-    /// Peak demand at the planning percentile: addresses held plus pods waiting.
+    /// Peak demand on the zone's pod vSwitches at the planning percentile: addresses held plus
+    /// pods waiting.
     pub peak_demand: u32,
-    /// `ceil(peak_demand x (1 + headroom))`.
+    /// Demand x (1 + headroom) where the shortfall is largest (at the peak, unless the
+    /// scenario's own expansions come later than needed).
     pub needed_ips: u32,
-    /// What the zone's vSwitches give now (those added by actions included).
+    /// What the zone's pod vSwitches give at the start.
     pub usable_ips_now: u32,
+    /// The largest shortfall: `needed_ips` less what the zone has at that moment.
+    pub shortfall_ips: u32,
+    /// When that shortfall is reached.
+    pub shortfall_at_ms: Millis,
     /// Mask of the smallest vSwitch that covers the gap (`None`: more than a /16 is needed).
     pub add_prefix_len: Option<u8>,
     /// How many vSwitches of that mask cover the gap (1 unless the gap exceeds a /16).
@@ -89,22 +95,45 @@ impl PoolSaving {
     }
 }
 
-/// The zone's usable addresses from vSwitches that exist at `at_ms` (all when `None`).
-fn zone_usable(scenario: &Scenario, zone: usize, at_ms: Option<Millis>) -> u32 {
-    scenario
-        .vswitches
+/// The zone's pod vSwitches: those Terway lists for the zone in any of the scenario's configs
+/// (and really in the zone). Without any, Terway uses the nodes' own vSwitch: all of the zone.
+fn pod_vswitches(scenario: &Scenario, zone: usize) -> Vec<usize> {
+    let name = &scenario.zones[zone];
+    let mut listed: Vec<usize> = scenario
+        .terway_configs
         .iter()
-        .filter(|v| v.zone == zone)
-        .filter(|v| match (at_ms, v.created_at_ms) {
-            (Some(at), Some(created)) => created <= at,
-            _ => true,
-        })
+        .filter_map(|c| c.vswitches.get(name))
+        .flatten()
+        .copied()
+        .filter(|&v| scenario.vswitches[v].zone == zone)
+        .collect();
+    listed.sort_unstable();
+    listed.dedup();
+    if listed.is_empty() {
+        listed = (0..scenario.vswitches.len())
+            .filter(|&v| scenario.vswitches[v].zone == zone)
+            .collect();
+    }
+    listed
+}
+
+/// Usable addresses of the zone's pod vSwitches that exist at `at_ms`.
+fn zone_usable(scenario: &Scenario, pod_vswitches: &[usize], at_ms: Millis) -> u32 {
+    pod_vswitches
+        .iter()
+        .map(|&v| &scenario.vswitches[v])
+        .filter(|v| v.created_at_ms.is_none_or(|created| created <= at_ms))
         .map(VSwitchSpec::usable_ips)
         .sum()
 }
 
-/// Planning-percentile series of a zone: (used, used + waiting) per sample.
-fn zone_series(scenario: &Scenario, runs: &[RunResult], zone: usize) -> Vec<(Millis, u32, u32)> {
+/// Planning-percentile series of the zone's pod vSwitches: (time, used, used + waiting).
+fn zone_series(
+    scenario: &Scenario,
+    runs: &[RunResult],
+    zone: usize,
+    pod_vswitches: &[usize],
+) -> Vec<(Millis, u32, u32)> {
     let samples = &runs[0].samples;
     let n_vswitches = scenario.vswitches.len();
     let n_zones = scenario.zones.len();
@@ -112,12 +141,9 @@ fn zone_series(scenario: &Scenario, runs: &[RunResult], zone: usize) -> Vec<(Mil
     (0..samples.times_ms.len())
         .map(|sample| {
             let used_in = |run: &RunResult| -> u32 {
-                scenario
-                    .vswitches
+                pod_vswitches
                     .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.zone == zone)
-                    .map(|(i, _)| run.samples.vswitch_used[sample * n_vswitches + i])
+                    .map(|&v| run.samples.vswitch_used[sample * n_vswitches + v])
                     .sum()
             };
             let used = worse_value(runs.iter().map(used_in), percentile);
@@ -173,23 +199,51 @@ pub fn free_block(vpc: &[Ipv4Net], taken: &[Ipv4Net], prefix: u8) -> Option<Ipv4
     None
 }
 
-/// Recommendations for every zone whose planning-percentile demand plus headroom exceeds what
-/// its vSwitches give. `verified` is left `None`; see [`verify`].
+/// Recommendations for every zone whose planning-percentile demand plus headroom exceeds, at
+/// some point, what its pod vSwitches give at that point (the scenario's own `add_vswitch`
+/// actions count from when they happen). `verified` is left `None`; see [`verify`].
 pub fn recommend(scenario: &Scenario, runs: &[RunResult]) -> Vec<Recommendation> {
     let planning = scenario.planning;
+    let with_headroom = |demand: u32| (f64::from(demand) * (1.0 + planning.headroom)).ceil() as u32;
     let mut taken: Vec<Ipv4Net> = scenario.vswitches.iter().map(|v| v.cidr).collect();
     let mut out = Vec::new();
     for (zone, zone_name) in scenario.zones.iter().enumerate() {
+        let pods = pod_vswitches(scenario, zone);
+        // Node eth0 addresses in other vSwitches of the zone are not what pods draw on.
+        let others: Vec<usize> = (0..scenario.vswitches.len())
+            .filter(|v| scenario.vswitches[*v].zone == zone && !pods.contains(v))
+            .collect();
         let peak_demand = worse_value(
-            runs.iter().map(|r| r.zones[zone].peak_demand),
+            runs.iter().map(|r| {
+                let elsewhere: u32 = others.iter().map(|&v| r.vswitches[v].peak_used).sum();
+                r.zones[zone].peak_demand.saturating_sub(elsewhere)
+            }),
             planning.percentile,
         );
-        let needed_ips = (f64::from(peak_demand) * (1.0 + planning.headroom)).ceil() as u32;
-        let usable_ips_now = zone_usable(scenario, zone, None);
-        if needed_ips <= usable_ips_now {
+        let series = zone_series(scenario, runs, zone, &pods);
+        let usable_ips_now = zone_usable(scenario, &pods, 0);
+        let usable_at_end = zone_usable(scenario, &pods, scenario.horizon_ms);
+        // The largest shortfall over time, and when it first appears.
+        let mut gap = i64::from(with_headroom(peak_demand)) - i64::from(usable_at_end);
+        let mut needed_ips = with_headroom(peak_demand);
+        let mut shortfall_at_ms = scenario.horizon_ms;
+        let mut first_short_ms = (gap > 0).then_some(scenario.horizon_ms);
+        for &(t, _, demand) in &series {
+            let need = with_headroom(demand);
+            let sample_gap = i64::from(need) - i64::from(zone_usable(scenario, &pods, t));
+            if sample_gap > 0 {
+                first_short_ms = Some(first_short_ms.map_or(t, |f| f.min(t)));
+            }
+            if sample_gap > gap {
+                gap = sample_gap;
+                needed_ips = need;
+                shortfall_at_ms = t;
+            }
+        }
+        if gap <= 0 {
             continue;
         }
-        let (add_prefix_len, add_count) = prefix_for(needed_ips - usable_ips_now);
+        let (add_prefix_len, add_count) = prefix_for(gap as u32);
         let block_prefix = add_prefix_len.unwrap_or(MIN_VSWITCH_PREFIX);
         let (add_cidr, cidr_note) = if scenario.vpc_cidrs.is_empty() {
             (
@@ -214,17 +268,10 @@ pub fn recommend(scenario: &Scenario, runs: &[RunResult]) -> Vec<Recommendation>
             .iter()
             .map(|r| r.zones[zone].first_shortage_ms)
             .collect();
-        let series = zone_series(scenario, runs, zone);
-        // Without a shortage at the planning percentile, the deadline is when demand plus
-        // headroom first outgrows the zone.
-        let deadline_ms = worse_time(&shortages, planning.percentile).unwrap_or_else(|| {
-            series
-                .iter()
-                .find(|&&(_, _, demand)| {
-                    f64::from(demand) * (1.0 + planning.headroom) > f64::from(usable_ips_now)
-                })
-                .map_or(scenario.horizon_ms, |&(t, _, _)| t)
-        });
+        // The first shortage, or, without one, when demand plus headroom first outgrows the zone.
+        let deadline_ms = worse_time(&shortages, planning.percentile)
+            .or(first_short_ms)
+            .unwrap_or(scenario.horizon_ms);
         let late = deadline_ms < planning.lead_time_ms;
         let expand_by_ms = deadline_ms.saturating_sub(planning.lead_time_ms);
         let used_then = series
@@ -232,13 +279,15 @@ pub fn recommend(scenario: &Scenario, runs: &[RunResult]) -> Vec<Recommendation>
             .take_while(|&&(t, _, _)| t <= expand_by_ms)
             .last()
             .map_or(0, |&(_, used, _)| used);
-        let usable_then = zone_usable(scenario, zone, Some(expand_by_ms)).max(1);
+        let usable_then = zone_usable(scenario, &pods, expand_by_ms).max(1);
         out.push(Recommendation {
             zone,
             zone_name: zone_name.clone(),
             peak_demand,
             needed_ips,
             usable_ips_now,
+            shortfall_ips: gap as u32,
+            shortfall_at_ms,
             add_prefix_len,
             add_count,
             add_cidr,
@@ -583,7 +632,7 @@ pub fn describe(rec: &Recommendation) -> String {
     } else {
         let _ = write!(
             out,
-            " by {} (when the zone is {:.0}% used)",
+            " by {} into the scenario (when the zone is {:.0}% used)",
             human_duration(rec.expand_by_ms),
             rec.trigger_used_fraction * 100.0
         );

@@ -502,11 +502,11 @@ pub fn plan_table(plan: ci::Plan<'_>) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {}: demand {} needs {} with headroom, the zone has {}: {}; {check}",
+                "  {}: at {} it needs {} addresses with headroom but has {}: {}; {check}",
                 r.zone_name,
-                r.peak_demand,
+                human_duration(r.shortfall_at_ms),
                 r.needed_ips,
-                r.usable_ips_now,
+                r.needed_ips - r.shortfall_ips,
                 crate::plan::describe(r)
             );
         }

@@ -302,3 +302,20 @@ fn locate_finds_table_keys_and_array_entries() {
     assert_eq!(lines.line("nodepool[0].boot_time"), Some(20));
     assert_eq!(parent("terway.vswitches.\"a.b\""), Some("terway.vswitches"));
 }
+
+#[test]
+fn the_readme_lists_every_code() {
+    let readme = include_str!("../../README.md");
+    for lint in LINTS {
+        assert!(
+            readme.contains(&format!(
+                "| `{}` | {} | {} |",
+                lint.code, lint.severity, lint.stage
+            )),
+            "README's planner check table lacks `{}` ({}, {})",
+            lint.code,
+            lint.severity,
+            lint.stage
+        );
+    }
+}

@@ -127,6 +127,8 @@ struct JsonRecommendation<'a> {
     needed_ips: u32,
     usable_ips_now: u32,
     peak_demand: u32,
+    shortfall_ips: u32,
+    shortfall_at_s: f64,
     add_prefix_len: Option<u8>,
     add_count: u32,
     add_cidr: Option<String>,
@@ -223,6 +225,8 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
                 needed_ips: r.needed_ips,
                 usable_ips_now: r.usable_ips_now,
                 peak_demand: r.peak_demand,
+                shortfall_ips: r.shortfall_ips,
+                shortfall_at_s: r.shortfall_at_ms as f64 / 1000.0,
                 add_prefix_len: r.add_prefix_len,
                 add_count: r.add_count,
                 add_cidr: r.add_cidr.map(|c| c.to_string()),
@@ -256,6 +260,8 @@ struct RecommendationCsv<'a> {
     add_count: u32,
     late: bool,
     verified_shortage_runs: String,
+    shortfall_ips: u32,
+    shortfall_at_s: String,
     note: String,
 }
 
@@ -278,6 +284,8 @@ pub fn recommendations_csv(recommendations: &[Recommendation]) -> Vec<u8> {
                 "add_count",
                 "late",
                 "verified_shortage_runs",
+                "shortfall_ips",
+                "shortfall_at_s",
                 "note",
             ])
             .expect("header into memory");
@@ -304,6 +312,8 @@ pub fn recommendations_csv(recommendations: &[Recommendation]) -> Vec<u8> {
                     .verified_shortage_runs
                     .map(|f| format!("{f:.3}"))
                     .unwrap_or_default(),
+                shortfall_ips: r.shortfall_ips,
+                shortfall_at_s: seconds(r.shortfall_at_ms),
                 note: r.cidr_note.clone().unwrap_or_default(),
             })
             .expect("row into memory");
@@ -442,11 +452,11 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
             };
             let _ = writeln!(
                 out,
-                "- **{}**: peak demand {} needs {} addresses with headroom, the zone has {}. {}.{check}",
+                "- **{}**: at {} it needs {} addresses with headroom but has {}: {}.{check}",
                 r.zone_name,
-                r.peak_demand,
+                human_duration(r.shortfall_at_ms),
                 r.needed_ips,
-                r.usable_ips_now,
+                r.needed_ips - r.shortfall_ips,
                 describe(r)
             );
         }

@@ -36,8 +36,8 @@ replicas = [["0d", 50], ["30d", 200]]
 "#;
 
 fn json(output: &std::process::Output) -> Vec<serde_json::Value> {
-    let value: serde_json::Value = serde_json::from_str(&stdout(output))
-        .unwrap_or_else(|e| panic!("{e}: {}", stdout(output)));
+    let value: serde_json::Value =
+        serde_json::from_str(&stdout(output)).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)));
     value.as_array().expect("an array").clone()
 }
 
@@ -47,7 +47,11 @@ fn a_clean_scenario_has_no_findings() {
     let file = scratch.write("clean.toml", CLEAN);
     let output = planner(&["check", file.to_str().unwrap()]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
-    assert!(stdout(&output).contains("no findings"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("no findings"),
+        "{}",
+        stdout(&output)
+    );
     let output = planner(&["check", file.to_str().unwrap(), "--format", "json"]);
     assert_eq!(json(&output).len(), 0);
 }
@@ -67,7 +71,12 @@ fn warnings_only_exit_0_with_a_line_and_fix_each() {
 
 #[test]
 fn json_findings_have_every_field() {
-    let output = planner(&["check", scenario("expansion.toml").to_str().unwrap(), "--format", "json"]);
+    let output = planner(&[
+        "check",
+        scenario("expansion.toml").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let findings = json(&output);
     assert!(!findings.is_empty());
@@ -75,7 +84,10 @@ fn json_findings_have_every_field() {
         for field in ["severity", "code", "key", "line", "message", "fix"] {
             assert!(finding.get(field).is_some(), "{field}: {finding}");
         }
-        assert!(finding["line"].is_u64(), "every finding here has a line: {finding}");
+        assert!(
+            finding["line"].is_u64(),
+            "every finding here has a line: {finding}"
+        );
     }
     let codes: Vec<&str> = findings.iter().filter_map(|f| f["code"].as_str()).collect();
     assert!(codes.contains(&"vswitch-too-small"), "{codes:?}");
@@ -96,8 +108,16 @@ fn errors_exit_2() {
     let file = scratch.write("bad.toml", &text);
     let output = planner(&["check", file.to_str().unwrap()]);
     assert_eq!(code(&output), 2, "{}", stdout(&output));
-    assert!(stdout(&output).contains("error[vswitch-wrong-zone]"), "{}", stdout(&output));
-    assert!(stdout(&output).contains("error[instance-type-too-small]"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("error[vswitch-wrong-zone]"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stdout(&output).contains("error[instance-type-too-small]"),
+        "{}",
+        stdout(&output)
+    );
     let output = planner(&["check", file.to_str().unwrap(), "--format", "json"]);
     assert_eq!(code(&output), 2);
     let errors = json(&output)
@@ -116,7 +136,11 @@ fn an_invalid_scenario_is_an_error_finding() {
     let findings = json(&output);
     assert_eq!(findings[0]["code"], "invalid-scenario");
     assert_eq!(findings[0]["line"], 2);
-    assert!(stderr(&output).contains("broken.toml"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("broken.toml"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -126,9 +150,17 @@ fn idle_fraction_is_an_option() {
     // 10 nodes x 5 idle = 50 of 2040 addresses, 2.5%.
     let strict = planner(&["check", file.to_str().unwrap(), "--idle-fraction", "0.02"]);
     assert_eq!(code(&strict), 0);
-    assert!(stdout(&strict).contains("warning[idle-pool-fraction]"), "{}", stdout(&strict));
+    assert!(
+        stdout(&strict).contains("warning[idle-pool-fraction]"),
+        "{}",
+        stdout(&strict)
+    );
     let loose = planner(&["check", file.to_str().unwrap(), "--idle-fraction", "0.03"]);
-    assert!(!stdout(&loose).contains("idle-pool-fraction"), "{}", stdout(&loose));
+    assert!(
+        !stdout(&loose).contains("idle-pool-fraction"),
+        "{}",
+        stdout(&loose)
+    );
     let bad = planner(&["check", file.to_str().unwrap(), "--idle-fraction", "-1"]);
     assert_eq!(code(&bad), 2);
 }

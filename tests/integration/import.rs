@@ -42,7 +42,14 @@ fn the_fixtures_round_trip_into_a_scenario_that_runs() {
     let out = scratch.path("cluster.toml");
     let output = import(
         &all_inputs("eni-config.yaml"),
-        &["--growth-per-day", "2", "--horizon", "30d", "-o", out.to_str().unwrap()],
+        &[
+            "--growth-per-day",
+            "2",
+            "--horizon",
+            "30d",
+            "-o",
+            out.to_str().unwrap(),
+        ],
     );
     let err = stderr(&output);
     assert_eq!(code(&output), 0, "{err}");
@@ -56,7 +63,10 @@ fn the_fixtures_round_trip_into_a_scenario_that_runs() {
 
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("name = \"cluster\""), "{text}");
-    assert!(text.contains("[instance_type.\"ecs.g8i.2xlarge\"]"), "{text}");
+    assert!(
+        text.contains("[instance_type.\"ecs.g8i.2xlarge\"]"),
+        "{text}"
+    );
     assert!(text.contains("replicas = [[\"0d\", 5], [\"30d\""), "{text}");
 
     let check = planner(&["check", out.to_str().unwrap()]);
@@ -79,7 +89,10 @@ fn the_fixtures_round_trip_into_a_scenario_that_runs() {
 #[test]
 fn json_configmap_to_stdout_runs_too() {
     let scratch = Scratch::new("import-json");
-    let output = import(&all_inputs("eni-config.json"), &["--growth-percent-per-day", "0.5"]);
+    let output = import(
+        &all_inputs("eni-config.json"),
+        &["--growth-percent-per-day", "0.5"],
+    );
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("compounded daily"), "{text}");
@@ -117,12 +130,32 @@ fn only_the_required_files() {
 #[test]
 fn inputs_that_are_not_what_they_claim_exit_2() {
     let cases: &[(&str, &str, &str)] = &[
-        ("--eni-config", "bad/wrong-kind.yaml", "is a Secret, not a ConfigMap"),
-        ("--eni-config", "bad/other-configmap.yaml", "kube-system/coredns"),
-        ("--eni-config", "bad/configmap-list.yaml", "not one ConfigMap"),
+        (
+            "--eni-config",
+            "bad/wrong-kind.yaml",
+            "is a Secret, not a ConfigMap",
+        ),
+        (
+            "--eni-config",
+            "bad/other-configmap.yaml",
+            "kube-system/coredns",
+        ),
+        (
+            "--eni-config",
+            "bad/configmap-list.yaml",
+            "not one ConfigMap",
+        ),
         ("--eni-config", "bad/eni-conf-broken.yaml", "data.eni_conf"),
-        ("--vswitches", "bad/truncated-vswitches.json", "is truncated"),
-        ("--vswitches", "instance-types.json", "DescribeInstanceTypes"),
+        (
+            "--vswitches",
+            "bad/truncated-vswitches.json",
+            "is truncated",
+        ),
+        (
+            "--vswitches",
+            "instance-types.json",
+            "DescribeInstanceTypes",
+        ),
         ("--nodes", "pods.json", "lists Pods, not Nodes"),
         ("--pods", "bad/truncated-pods.json", "is truncated"),
         ("--instance-types", "vswitches.json", "DescribeVSwitches"),
@@ -136,7 +169,10 @@ fn inputs_that_are_not_what_they_claim_exit_2() {
         assert_eq!(code(&output), 2, "{file}: {err}");
         assert!(err.contains(file), "{file}: names the file: {err}");
         assert!(err.contains(expected), "{file}: `{expected}` in {err}");
-        assert!(err.contains("expected"), "{file}: says what was expected: {err}");
+        assert!(
+            err.contains("expected"),
+            "{file}: says what was expected: {err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
         assert!(stdout(&output).is_empty(), "nothing written on failure");
     }
@@ -154,15 +190,28 @@ fn bad_flags_exit_2() {
         let output = import(&inputs, extra);
         assert_eq!(code(&output), 2, "{extra:?}: {}", stderr(&output));
     }
-    let missing = planner(&["import", "--eni-config", &fixture("eni-config.yaml"), "--vswitches", "/nonexistent/vsw.json"]);
+    let missing = planner(&[
+        "import",
+        "--eni-config",
+        &fixture("eni-config.yaml"),
+        "--vswitches",
+        "/nonexistent/vsw.json",
+    ]);
     assert_eq!(code(&missing), 2);
-    assert!(stderr(&missing).contains("/nonexistent/vsw.json"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("/nonexistent/vsw.json"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 #[test]
 fn never_writes_over_an_input() {
     let scratch = Scratch::new("import-self");
-    let cm = scratch.write("cm.yaml", &std::fs::read_to_string(fixture("eni-config.yaml")).unwrap());
+    let cm = scratch.write(
+        "cm.yaml",
+        &std::fs::read_to_string(fixture("eni-config.yaml")).unwrap(),
+    );
     let output = planner(&[
         "import",
         "--eni-config",
@@ -173,5 +222,9 @@ fn never_writes_over_an_input() {
         cm.to_str().unwrap(),
     ]);
     assert_eq!(code(&output), 2, "{}", stderr(&output));
-    assert!(std::fs::read_to_string(&cm).unwrap().contains("kind: ConfigMap"));
+    assert!(
+        std::fs::read_to_string(&cm)
+            .unwrap()
+            .contains("kind: ConfigMap")
+    );
 }
