@@ -7,7 +7,7 @@
 pub mod queue;
 pub mod rng;
 
-use crate::model::{RunResult, World};
+use crate::model::{InvariantViolation, RunResult, World};
 use crate::scenario::{Millis, Scenario};
 
 /// Runs run `run_index` of the scenario to its horizon.
@@ -22,4 +22,16 @@ pub fn run_once_with_progress(
     progress: &mut dyn FnMut(Millis),
 ) -> RunResult {
     World::new(scenario, run_index).run_with_progress(progress)
+}
+
+/// Like [`run_once_with_progress`], checking the model's invariants after every event
+/// (`planner run --check-invariants`): the same result, or the first violation.
+pub fn run_once_checked(
+    scenario: &Scenario,
+    run_index: u32,
+    progress: &mut dyn FnMut(Millis),
+) -> Result<RunResult, InvariantViolation> {
+    World::new(scenario, run_index)
+        .run_checked(progress)
+        .map(|(result, _)| result)
 }

@@ -1073,7 +1073,7 @@ impl Builder<'_, '_> {
             let zone_nodes = nodes_per_zone.get(v.zone.as_str()).copied().unwrap_or(0);
             // Terway pools draw from the listed vSwitches, or from eth0's when a zone lists none.
             let pools_draw_here = listed.values().flatten().any(|id| *id == v.id)
-                || !listed.get(&v.zone).is_some_and(|ids| !ids.is_empty());
+                || listed.get(&v.zone).is_none_or(|ids| ids.is_empty());
             if zone_nodes > 0 && max_pool > 0 && src.nodes.is_some() && pools_draw_here {
                 writeln!(
                     out,

@@ -13,6 +13,7 @@
 //! - [`lint`] finds the Terway configuration mistakes that cause outages (`planner check`).
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod catalog;
 pub mod engine;
 pub mod import;

@@ -2,7 +2,8 @@
 //! prints the summary and writes the reports. All the work is in the library.
 //!
 //! Exit codes: 0 success; 2 invalid input or usage (clap uses 2 for usage errors as well);
-//! 1 is kept for failed capacity gates.
+//! 1 is kept for failed capacity gates; 3 means `--check-invariants` found a broken model
+//! invariant (a bug in planner).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,9 @@ enum Command {
     Run(RunArgs),
     /// Run a scenario for every combination of values and compare them.
     Sweep(SweepArgs),
+    /// Measure the engine: events per second against a bare binary-heap loop, parallel
+    /// speed-up, peak memory.
+    Bench(BenchArgs),
     /// Write a scenario of today's cluster from kubectl and aliyun CLI output.
     Import(ImportArgs),
     /// Lint a scenario's Terway configuration; exits 2 when an error is found.
@@ -54,6 +58,10 @@ struct RunArgs {
     /// max_vswitch_utilization=0.85, max_pods_pending_ip=0 or percentile=90. Repeatable.
     #[arg(long = "gate", value_name = "KEY=VALUE")]
     gates: Vec<String>,
+    /// Check the model's invariants after every event (slower). A violation is a bug in planner:
+    /// it exits 3 naming the seed, run, simulated time and event.
+    #[arg(long)]
+    check_invariants: bool,
 }
 
 #[derive(clap::Args)]
@@ -66,6 +74,22 @@ struct SweepArgs {
     sets: Vec<String>,
     #[command(flatten)]
     common: CommonArgs,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// The scenario to measure.
+    #[arg(default_value = "scenarios/bench-large.toml")]
+    scenario: PathBuf,
+    /// Runs for the parallel speed-up.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    runs: u32,
+    /// Horizon to measure over (default: the scenario's).
+    #[arg(long)]
+    horizon: Option<String>,
+    /// Pod-count factors to measure cost against (e.g. 1,2,4).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    scale: Vec<u32>,
 }
 
 /// Options `run` and `sweep` share.
@@ -86,6 +110,10 @@ struct CommonArgs {
     /// No progress bar and no summary table.
     #[arg(long, short)]
     quiet: bool,
+    /// Print events, events per second and peak memory (also written to summary.json; these
+    /// figures depend on the machine).
+    #[arg(long)]
+    stats: bool,
 }
 
 /// A failure with its exit code.
@@ -108,6 +136,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
+        Command::Bench(args) => bench(args),
         Command::Catalog { instance_type } => catalog_command(instance_type.as_deref()),
         Command::Import(args) => import_command(args),
         Command::Check(args) => check_command(args),
@@ -121,15 +150,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_warnings(file: &Path, warnings: &[Warning]) {
-    for warning in warnings {
-        let line = warning.line.map(|l| format!(":{l}")).unwrap_or_default();
-        eprintln!(
-            "warning: {}{line}: {}: {}",
-            file.display(),
-            warning.key,
-            warning.message
-        );
+/// The scenario's lints on stderr, one line each (the same as `planner check` prints). A run
+/// goes ahead even with error-level findings: Terway accepts such configs, and the model
+/// behaves as Terway would.
+fn print_findings(file: &Path, text: &str, scenario: &Scenario, warnings: &[Warning]) {
+    let mut findings =
+        planner::lint::check(scenario, warnings, &planner::lint::LintOptions::default());
+    planner::lint::locate(&mut findings, text);
+    for finding in &findings {
+        eprintln!("{}", finding.display_in(file));
     }
 }
 
@@ -140,13 +169,14 @@ fn load(path: &Path, overrides: &[Override], common: &CommonArgs) -> Result<Scen
     })?;
     let (mut scenario, warnings) =
         scenario::parse_with_overrides(path, &text, overrides).map_err(Failure::input)?;
-    print_warnings(path, &warnings);
+    print_findings(path, &text, &scenario, &warnings);
     if let Some(runs) = common.runs {
         scenario.runs = runs;
     }
     if let Some(seed) = common.seed {
         scenario.seed = seed;
     }
+    scenario.check_memory().map_err(Failure::input)?;
     Ok(scenario)
 }
 
@@ -196,8 +226,20 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         &args.scenario,
     )?;
     let progress = Progress::new(&scenario, &args.common)?;
-    let runs = progress.run(&scenario);
+    let started = std::time::Instant::now();
+    let runs = if args.check_invariants {
+        progress.run_checked(&scenario)?
+    } else {
+        progress.run(&scenario)
+    };
+    let elapsed_s = started.elapsed().as_secs_f64();
     let summary = report::summarize(&scenario, &runs);
+    let stats = args.common.stats.then(|| report::ci::Stats {
+        events: summary.events,
+        wall_s: elapsed_s,
+        threads: progress.pool.current_num_threads(),
+        peak_memory_bytes: planner::bench::peak_memory_bytes(),
+    });
     let mut recommendations = plan::recommend(&scenario, &runs);
     if !recommendations.is_empty() {
         progress.add(&scenario);
@@ -223,6 +265,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         savings: &savings,
         gates: &gates,
         charts: &chart_names,
+        stats: stats.as_ref(),
     };
     let mut files = report::csv::all(&summary);
     files.push((
@@ -241,6 +284,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         print!("{}", report::summary_table(&summary));
         print!("{}", report::plan_table(plan));
         println!("wrote {}/ ({} files)", out.display(), files.len());
+    }
+    if let Some(stats) = &stats {
+        eprintln!("{}", stats.line());
     }
     let failed: Vec<&plan::GateResult> = gates.iter().filter(|g| !g.passed).collect();
     for gate in &failed {
@@ -287,6 +333,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         }
         scenarios.push(scenario);
     }
+    Scenario::check_memory_of_sweep(&scenarios).map_err(Failure::input)?;
     // Warnings once, for the scenario as written.
     let base = load(&args.scenario, &[], &args.common)?;
     let out = output_dir(
@@ -330,6 +377,39 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     if !args.common.quiet {
         print!("{}", report::sweep_table(&base.name, &points));
         println!("wrote {}/ (sweep.csv, sweep.png)", out.display());
+    }
+    Ok(())
+}
+
+fn bench(args: BenchArgs) -> Result<(), Failure> {
+    let common = CommonArgs {
+        runs: None,
+        seed: None,
+        out: None,
+        threads: None,
+        quiet: true,
+        stats: false,
+    };
+    let overrides: Vec<Override> = args
+        .horizon
+        .iter()
+        .map(|h| Override {
+            key: "scenario.horizon".into(),
+            value: h.clone(),
+        })
+        .collect();
+    let scenario = load(&args.scenario, &overrides, &common)?;
+    for &factor in &args.scale {
+        if factor == 0 || factor > 64 {
+            return Err(Failure::input(format!(
+                "--scale {factor}: use factors from 1 to 64"
+            )));
+        }
+        let scaled = planner::bench::scaled(&scenario, factor);
+        let name = format!("{} at {factor}x pods", scenario.name);
+        eprintln!("measuring {name} ...");
+        let report = planner::bench::bench(&scaled, args.runs);
+        print!("{}", planner::bench::format_report(&name, &report));
     }
     Ok(())
 }
@@ -386,6 +466,18 @@ impl Progress {
     fn run(&self, scenario: &Scenario) -> Vec<planner::model::RunResult> {
         self.pool
             .install(|| planner::sweep::run_all(scenario, &self.callback()))
+    }
+
+    fn run_checked(&self, scenario: &Scenario) -> Result<Vec<planner::model::RunResult>, Failure> {
+        self.pool
+            .install(|| planner::sweep::run_all_checked(scenario, &self.callback()))
+            .map_err(|violation| {
+                self.finish();
+                Failure {
+                    code: 3,
+                    message: violation.to_string(),
+                }
+            })
     }
 
     fn finish(&self) {

@@ -11,6 +11,7 @@
 //! the rules are written up in ARCHITECTURE.md and README.md, with sources.
 
 mod cluster;
+mod invariants;
 mod metrics;
 mod terway;
 mod workload;
@@ -21,6 +22,7 @@ use crate::engine::queue::EventQueue;
 use crate::engine::rng::{self, Concern};
 use crate::scenario::{ActionKind, Millis, Scenario};
 
+pub use invariants::{CheckCounts, InvariantViolation};
 pub use metrics::{
     ApiCalls, Samples, ShortageCause, VSwitchOutcome, ZoneOutcome, bucket_floor, bucket_of,
 };
@@ -119,6 +121,8 @@ pub struct World<'s> {
     scheduler_pass_pending: bool,
     autoscaler_pending: bool,
     events: u64,
+    /// Sum over events of the events still pending (for the benchmark's baseline).
+    pending_sum: u64,
 }
 
 /// What one run produced.
@@ -145,6 +149,8 @@ pub struct RunResult {
     pub pods_created: u64,
     /// Node launches refused because eth0's vSwitch had no address.
     pub node_launch_failures: u32,
+    /// Mean number of events pending in the queue.
+    pub pending_events_mean: f64,
 }
 
 impl<'s> World<'s> {
@@ -170,6 +176,7 @@ impl<'s> World<'s> {
             scheduler_pass_pending: false,
             autoscaler_pending: false,
             events: 0,
+            pending_sum: 0,
         };
         world.metrics.run_index = run_index;
         for (index, action) in scenario.actions.iter().enumerate() {
@@ -190,8 +197,24 @@ impl<'s> World<'s> {
 
     /// Runs to the horizon, telling `progress` the simulated time reached every so many events
     /// (and the horizon at the end).
-    pub fn run_with_progress(mut self, progress: &mut dyn FnMut(Millis)) -> RunResult {
+    ///
+    /// Debug and test builds check the model's invariants every so many events and at the end
+    /// (see `model/invariants.rs`); a violation is a bug and panics with the seed, run, time and
+    /// event. [`World::run_checked`] checks after every event and returns the violation instead.
+    pub fn run_with_progress(self, progress: &mut dyn FnMut(Millis)) -> RunResult {
+        match self.run_in_mode(progress, invariants::Mode::default_for_build()) {
+            Ok((result, _)) => result,
+            Err(violation) => panic!("{violation}"),
+        }
+    }
+
+    fn run_in_mode(
+        mut self,
+        progress: &mut dyn FnMut(Millis),
+        mode: invariants::Mode,
+    ) -> Result<(RunResult, CheckCounts), InvariantViolation> {
         const EVENTS_PER_REPORT: u64 = 1 << 16;
+        let mut checker = invariants::Checker::new(mode);
         let horizon_ms = self.scenario.horizon_ms;
         while let Some(at_ms) = self.queue.peek_time() {
             if at_ms > horizon_ms {
@@ -199,13 +222,19 @@ impl<'s> World<'s> {
             }
             let (_, event) = self.queue.pop().expect("peeked");
             self.events += 1;
-            self.handle(event);
+            self.pending_sum += self.queue.len() as u64;
+            if checker.is_off() {
+                self.handle(event);
+            } else {
+                self.handle_checked(event, at_ms, &mut checker)?;
+            }
             if self.events.is_multiple_of(EVENTS_PER_REPORT) {
                 progress(at_ms);
             }
         }
+        self.check_at_end(&mut checker)?;
         progress(horizon_ms);
-        self.finish()
+        Ok((self.finish(), checker.counts))
     }
 
     /// Current simulated time.
@@ -273,8 +302,14 @@ impl<'s> World<'s> {
         let events = self.events;
         let node_launch_failures = self.node_launch_failures();
         let pods_created = self.pod_seq;
-        self.metrics
-            .into_result(&self.vswitches, events, pods_created, node_launch_failures)
+        let pending_events_mean = self.pending_sum as f64 / events.max(1) as f64;
+        self.metrics.into_result(
+            &self.vswitches,
+            events,
+            pods_created,
+            node_launch_failures,
+            pending_events_mean,
+        )
     }
 }
 

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use crate::engine;
-use crate::model::RunResult;
+use crate::model::{InvariantViolation, RunResult};
 use crate::scenario::{Millis, Scenario};
 
 /// Runs every seeded run of the scenario on the current rayon pool. `on_progress` receives
@@ -16,6 +16,24 @@ pub fn run_all(scenario: &Scenario, on_progress: &(dyn Fn(Millis) + Sync)) -> Ve
         .map(|run_index| {
             let mut reached: Millis = 0;
             engine::run_once_with_progress(scenario, run_index, &mut |now| {
+                on_progress(now - reached);
+                reached = now;
+            })
+        })
+        .collect()
+}
+
+/// Like [`run_all`], checking the model's invariants after every event of every run. The first
+/// violation found stops the runs not yet started and is returned.
+pub fn run_all_checked(
+    scenario: &Scenario,
+    on_progress: &(dyn Fn(Millis) + Sync),
+) -> Result<Vec<RunResult>, InvariantViolation> {
+    (0..scenario.runs)
+        .into_par_iter()
+        .map(|run_index| {
+            let mut reached: Millis = 0;
+            engine::run_once_checked(scenario, run_index, &mut |now| {
                 on_progress(now - reached);
                 reached = now;
             })

@@ -112,6 +112,15 @@ pub fn bucket_floor(bucket: usize) -> u64 {
     (SUB_BUCKETS + sub) << (exponent - 6)
 }
 
+/// Per-zone counters, indexed by zone (see [`Metrics::zone_counters`]).
+pub(super) struct ZoneCounters<'a> {
+    pub used: &'a [u32],
+    pub idle: &'a [u32],
+    pub pending: &'a [u32],
+    pub covered: &'a [u32],
+    pub pending_total: u32,
+}
+
 pub(super) struct Metrics {
     pub run_index: u32,
     sample_interval_ms: Millis,
@@ -217,12 +226,24 @@ impl Metrics {
         outcome.peak_demand = outcome.peak_demand.max(demand);
     }
 
+    /// The per-zone counters the handlers keep, for the invariant checker to recount.
+    pub fn zone_counters(&self) -> ZoneCounters<'_> {
+        ZoneCounters {
+            used: &self.zone_used,
+            idle: &self.zone_idle,
+            pending: &self.zone_pending,
+            covered: &self.zone_covered,
+            pending_total: self.pods_pending_ip,
+        }
+    }
+
     pub fn into_result(
         self,
         vswitches: &[VSwitch],
         events: u64,
         pods_created: u64,
         node_launch_failures: u32,
+        pending_events_mean: f64,
     ) -> super::RunResult {
         debug_assert_eq!(vswitches.len(), self.vswitch_peak.len());
         super::RunResult {
@@ -244,6 +265,7 @@ impl Metrics {
             events,
             pods_created,
             node_launch_failures,
+            pending_events_mean,
         }
     }
 }

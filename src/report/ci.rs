@@ -24,6 +24,38 @@ pub struct Plan<'a> {
     pub gates: &'a [GateResult],
     /// Chart files written beside the reports.
     pub charts: &'a [&'a str],
+    /// Engine figures, when asked for (`--stats`): they depend on the machine, so they are
+    /// left out otherwise to keep the file byte-identical between runs.
+    pub stats: Option<&'a Stats>,
+}
+
+/// How the simulation went, in wall-clock terms.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Events handled over all runs.
+    pub events: u64,
+    /// Wall seconds of the runs.
+    pub wall_s: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Peak resident memory of the process, where the system tells.
+    pub peak_memory_bytes: Option<u64>,
+}
+
+impl Stats {
+    /// One line for stderr.
+    pub fn line(&self) -> String {
+        let memory = self.peak_memory_bytes.map_or("unknown".to_string(), |b| {
+            format!("{:.0} MiB", b as f64 / 1048576.0)
+        });
+        format!(
+            "stats: {} events in {:.2} s on {} threads: {:.2} M events/s; peak memory {memory}",
+            self.events,
+            self.wall_s,
+            self.threads,
+            self.events as f64 / self.wall_s.max(1e-9) / 1e6
+        )
+    }
 }
 
 impl Plan<'_> {
@@ -53,6 +85,8 @@ struct Json<'a> {
     gates: JsonGates<'a>,
     recommendations: Vec<JsonRecommendation<'a>>,
     charts: &'a [&'a str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats: Option<&'a Stats>,
 }
 
 #[derive(Serialize)]
@@ -240,6 +274,7 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
             })
             .collect(),
         charts: plan.charts,
+        stats: plan.stats,
     };
     let mut bytes = serde_json::to_vec_pretty(&json).expect("summary serializes");
     bytes.push(b'\n');

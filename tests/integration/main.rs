@@ -10,5 +10,7 @@ mod determinism;
 mod import;
 mod malformed;
 mod plan;
+mod properties;
+mod reliability;
 mod scenarios;
 mod util;

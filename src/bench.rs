@@ -1,0 +1,207 @@
+//! `planner bench`: the engine's speed against a bare binary-heap event loop, measured in one
+//! process so that the ratio holds on a noisy machine.
+//!
+//! The baseline is the classic hold model: keep as many events pending as the real run did on
+//! average; each step pops the earliest and pushes one at a later time. It does no model work,
+//! so `engine / baseline` is the share of raw queue speed the engine keeps while carrying the
+//! whole Terway model.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use crate::model::RunResult;
+use crate::scenario::Scenario;
+use crate::sweep;
+
+/// Figures of a benchmark.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Events of the single run.
+    pub events: u64,
+    /// Mean events pending in that run.
+    pub pending_mean: f64,
+    /// Wall seconds of the single run on one thread.
+    pub run_s: f64,
+    /// Baseline: seconds for as many hold operations with as many pending events.
+    pub baseline_s: f64,
+    /// Runs timed for the speed-up.
+    pub runs: u32,
+    /// Wall seconds of `runs` runs on one thread.
+    pub serial_s: f64,
+    /// Wall seconds of `runs` runs on all threads.
+    pub parallel_s: f64,
+    /// Threads of the parallel pass.
+    pub threads: usize,
+    /// Peak resident memory of the process after the single run, in bytes (Linux).
+    pub peak_memory_after_one_run: Option<u64>,
+}
+
+impl BenchReport {
+    /// Events per second of the engine.
+    pub fn engine_rate(&self) -> f64 {
+        self.events as f64 / self.run_s
+    }
+
+    /// Events per second of the baseline loop.
+    pub fn baseline_rate(&self) -> f64 {
+        self.events as f64 / self.baseline_s
+    }
+}
+
+/// Peak resident set size of this process (`VmHWM`), where the system tells.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The hold loop: `pending` events in a `BinaryHeap` keyed by (time, sequence), `operations`
+/// pop-and-push steps with exponential increments (mean 1 s) from a SplitMix64 stream. Returns
+/// the elapsed seconds and a checksum that keeps the loop from being optimised away.
+pub fn hold_loop(pending: usize, operations: u64) -> (f64, u64) {
+    let mut state: u64 = 42;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut exp_ms = move || {
+        let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
+        (-(1.0 - u).ln() * 1000.0) as u64
+    };
+    let mut heap = BinaryHeap::with_capacity(pending + 1);
+    let mut seq = 0u64;
+    for _ in 0..pending.max(1) {
+        heap.push(Reverse((exp_ms(), seq, 0u64)));
+        seq += 1;
+    }
+    let start = Instant::now();
+    let mut checksum = 0u64;
+    for _ in 0..operations {
+        let Reverse((at, _, payload)) = heap.pop().expect("never empty");
+        checksum = checksum.wrapping_add(at ^ payload);
+        heap.push(Reverse((at + exp_ms(), seq, seq)));
+        seq += 1;
+    }
+    (start.elapsed().as_secs_f64(), checksum)
+}
+
+/// Runs the benchmark: one run on one thread, the baseline, then `runs` runs on one thread and
+/// on all threads of the current rayon pool.
+pub fn bench(scenario: &Scenario, runs: u32) -> BenchReport {
+    let single_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("one thread");
+    let start = Instant::now();
+    let one: RunResult = crate::engine::run_once(scenario, 0);
+    let run_s = start.elapsed().as_secs_f64();
+    let peak_memory_after_one_run = peak_memory_bytes();
+    let (baseline_s, _) = hold_loop(one.pending_events_mean.round() as usize, one.events);
+    let mut many = scenario.clone();
+    many.runs = runs;
+    let start = Instant::now();
+    single_pool.install(|| sweep::run_all(&many, &|_| {}));
+    let serial_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    sweep::run_all(&many, &|_| {});
+    let parallel_s = start.elapsed().as_secs_f64();
+    BenchReport {
+        events: one.events,
+        pending_mean: one.pending_events_mean,
+        run_s,
+        baseline_s,
+        runs,
+        serial_s,
+        parallel_s,
+        threads: rayon::current_num_threads(),
+        peak_memory_after_one_run,
+    }
+}
+
+/// The figures as printed by `planner bench`.
+pub fn format_report(name: &str, report: &BenchReport) -> String {
+    let mib = |b: Option<u64>| {
+        b.map_or("unknown".to_string(), |b| {
+            format!("{:.0} MiB", b as f64 / 1048576.0)
+        })
+    };
+    format!(
+        "benchmark {name}\n\
+         events (one run):            {}\n\
+         events pending (mean):       {:.0}\n\
+         engine, 1 run, 1 thread:     {:.2} s, {:.2} M events/s\n\
+         bare BinaryHeap hold loop:   {:.2} s, {:.2} M events/s (same events, same pending)\n\
+         engine / baseline:           {:.0}%\n\
+         {} runs on 1 thread:         {:.2} s\n\
+         {} runs on {} threads:        {:.2} s (speed-up {:.2}x)\n\
+         peak memory after one run:   {}\n",
+        report.events,
+        report.pending_mean,
+        report.run_s,
+        report.engine_rate() / 1e6,
+        report.baseline_s,
+        report.baseline_rate() / 1e6,
+        100.0 * report.engine_rate() / report.baseline_rate(),
+        report.runs,
+        report.serial_s,
+        report.runs,
+        report.threads,
+        report.parallel_s,
+        report.serial_s / report.parallel_s,
+        mib(report.peak_memory_after_one_run),
+    )
+}
+
+/// The scenario with `factor` times the pods: replica targets, job arrivals and node counts
+/// multiplied, and each vSwitch widened by log2(factor) bits where the /16 limit allows (blocks
+/// may then overlap; the model only counts addresses).
+pub fn scaled(scenario: &Scenario, factor: u32) -> Scenario {
+    use crate::scenario::{MIN_VSWITCH_PREFIX, WorkloadKind};
+    let mut s = scenario.clone();
+    let k = f64::from(factor);
+    for workload in &mut s.workloads {
+        let curve = match &mut workload.kind {
+            WorkloadKind::Deployment(r) | WorkloadKind::StatefulSet(r) => &mut r.replicas,
+            WorkloadKind::Job(job) => &mut job.arrivals_per_hour,
+        };
+        for point in &mut curve.points {
+            point.1 *= k;
+        }
+    }
+    for pool in &mut s.nodepools {
+        pool.nodes *= factor;
+        pool.min_nodes *= factor;
+        pool.max_nodes *= factor;
+    }
+    let bits = factor.max(1).ilog2() as u8;
+    for vswitch in &mut s.vswitches {
+        let prefix = vswitch
+            .cidr
+            .prefix_len()
+            .saturating_sub(bits)
+            .max(MIN_VSWITCH_PREFIX);
+        vswitch.cidr = ipnet::Ipv4Net::new(vswitch.cidr.network(), prefix)
+            .expect("valid prefix")
+            .trunc();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hold_loop_is_repeatable() {
+        let (_, a) = hold_loop(100, 10_000);
+        let (_, b) = hold_loop(100, 10_000);
+        assert_eq!(a, b);
+        let (_, c) = hold_loop(100, 10_001);
+        assert_ne!(a, c);
+    }
+}

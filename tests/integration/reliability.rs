@@ -1,0 +1,3 @@
+//! Reliability through the binary: determinism across threads and processes, and safe reports.
+
+use crate::util::*;
