@@ -226,7 +226,11 @@ pub fn recommend(scenario: &Scenario, runs: &[RunResult]) -> Vec<Recommendation>
         // The largest shortfall over time, and when it first appears.
         let mut gap = i64::from(with_headroom(peak_demand)) - i64::from(usable_at_end);
         let mut needed_ips = with_headroom(peak_demand);
-        let mut shortfall_at_ms = scenario.horizon_ms;
+        // The exact peak has no time; the sample with the highest demand stands in for it.
+        let mut shortfall_at_ms = series
+            .iter()
+            .max_by_key(|&&(t, _, demand)| (demand, std::cmp::Reverse(t)))
+            .map_or(scenario.horizon_ms, |&(t, _, _)| t);
         let mut first_short_ms = (gap > 0).then_some(scenario.horizon_ms);
         for &(t, _, demand) in &series {
             let need = with_headroom(demand);

@@ -13,6 +13,9 @@ use crate::scenario::{MINUTE_MS, Millis, SECOND_MS};
 
 /// The autoscaler removes a node that has been empty this long.
 const SCALE_DOWN_EMPTY_MS: Millis = 10 * MINUTE_MS;
+/// The autoscaler's backoff for a node group whose scale-up failed.
+const SCALE_UP_BACKOFF_MS: Millis = 5 * MINUTE_MS;
+const SCALE_UP_BACKOFF_MAX_MS: Millis = 30 * MINUTE_MS;
 /// The autoscaler's scan interval.
 const AUTOSCALER_SCAN_MS: Millis = 10 * SECOND_MS;
 /// How many of the least-loaded nodes of a pool and zone the scheduler tries before giving up.
@@ -89,6 +92,10 @@ pub(super) struct Pool {
     /// Ready nodes per zone, ordered by (load, id).
     pub schedulable: Vec<BTreeSet<(u32, NodeId)>>,
     pub launch_failures: u32,
+    /// After a failed scale-up the autoscaler leaves the pool alone until then (its node-group
+    /// backoff: 5 minutes, doubling to 30).
+    pub backoff_until_ms: Millis,
+    pub backoff_ms: Millis,
 }
 
 impl<'s> World<'s> {
@@ -120,6 +127,8 @@ impl<'s> World<'s> {
                 zone_nodes: vec![0; spec.zones.len()],
                 schedulable: vec![BTreeSet::new(); spec.zones.len()],
                 launch_failures: 0,
+                backoff_until_ms: 0,
+                backoff_ms: 0,
             });
         }
         for pool in 0..self.pools.len() {
@@ -402,14 +411,22 @@ impl<'s> World<'s> {
                 node_equivalents[pool] += waiting as f64 / f64::from(per_node);
             }
         }
+        let now = self.now();
         for (pool, &needed) in node_equivalents.iter().enumerate() {
             let p = &self.pools[pool];
+            if p.backoff_until_ms > now {
+                continue;
+            }
             let wanted = (needed.ceil() as u32).saturating_sub(p.booting);
             let room = p.max_nodes.saturating_sub(p.nodes);
             for _ in 0..wanted.min(room) {
                 if !self.launch_node(pool, true) {
+                    let p = &mut self.pools[pool];
+                    p.backoff_ms = (p.backoff_ms * 2).clamp(SCALE_UP_BACKOFF_MS, SCALE_UP_BACKOFF_MAX_MS);
+                    p.backoff_until_ms = now + p.backoff_ms;
                     break;
                 }
+                self.pools[pool].backoff_ms = 0;
             }
         }
         self.request_autoscaler();

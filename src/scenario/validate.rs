@@ -1890,7 +1890,8 @@ impl Scenario {
             return Err(error(
                 format!("workload[{index}].{field}"),
                 format!(
-                    "up to {peak} pods at once (of {} in all workloads) in each of {runs_at_once} runs at once would need about {} of memory, above the {limit} planner allows; lower it, or run fewer runs",
+                    "workload `{}` may have up to {peak} pods at once ({} in all workloads; an estimate that allows for rollouts and the daily swing), and with {runs_at_once} runs alive at once the pods and nodes would need about {} of memory, above the {limit} planner allows; lower it, or the runs",
+                    self.workloads[index].name,
                     estimate.peak_pods,
                     gib(total)
                 ),
@@ -1909,9 +1910,10 @@ impl Scenario {
         Err(error(
             format!("nodepool[{index}].max_nodes"),
             format!(
-                "{} nodes ({} of them in this pool, about {} each run) in each of {runs_at_once} runs at once would need about {} of memory, above the {limit} planner allows; lower max_nodes, or run fewer runs",
-                estimate.peak_nodes,
+                "node pool `{}` may grow to {} nodes ({} in all pools; about {} per run for this pool), and with {runs_at_once} runs alive at once the pods and nodes would need about {} of memory, above the {limit} planner allows; lower max_nodes, or the runs",
+                self.nodepools[index].name,
                 self.nodepool_peak_nodes(index),
+                estimate.peak_nodes,
                 gib(peak),
                 gib(total)
             ),

@@ -63,7 +63,7 @@ fn terway_leniency_is_a_warning_not_an_error() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
-        err.contains("warning:") && err.contains("min_pool_size"),
+        err.contains("warning[min-pool-above-max]") && err.contains("min_pool_size"),
         "{err}"
     );
 }

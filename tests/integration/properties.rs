@@ -508,7 +508,7 @@ termination_grace = "{grace}s"
 #[test]
 fn more_addresses_never_bring_a_shortage_earlier() {
     let mut short = 0;
-    for case in 0..300 {
+    for case in 0..40 {
         let (small_text, large_text) = monotone_pair(case);
         let small = parse(case, &small_text);
         let large = parse(case, &large_text);
@@ -528,7 +528,115 @@ fn more_addresses_never_bring_a_shortage_earlier() {
             large_run.zones[0].first_shortage_ms
         );
         short += u32::from(small_run.zones[0].first_shortage_ms.is_some());
-        eprintln!("mono {case}: {} vs {}: {:?} {:?}", small.vswitches[0].usable_ips(), large.vswitches[0].usable_ips(), small_run.zones[0].first_shortage_ms, large_run.zones[0].first_shortage_ms);
     }
     assert!(short >= 10, "only {short} of 40 small worlds ran short");
+}
+
+/// The files the fuzzer starts from (`fuzz/`): the shipped scenarios and the malformed corpus.
+fn seed_files() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["scenarios", "tests/integration/malformed"] {
+        let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap();
+            files.push((path.display().to_string(), text));
+        }
+    }
+    files
+}
+
+/// Parses `text` and, when it validates, estimates its memory; a panic fails with the input.
+fn parse_survives(label: &str, text: &str) -> bool {
+    let outcome = std::panic::catch_unwind(|| {
+        scenario::parse(Path::new("mutant.toml"), text).map(|(s, _)| {
+            let _ = s.check_memory();
+        })
+    });
+    match outcome {
+        Ok(result) => result.is_ok(),
+        Err(_) => panic!("{label}: parsing panicked on\n{text}"),
+    }
+}
+
+/// A deterministic, in-CI slice of what `cargo fuzz run scenario_parse` does: every line
+/// prefix of the seed files, and random byte, line and number mutations of them, parse to a
+/// scenario or an error, never a panic.
+#[test]
+fn parsing_never_panics_on_truncated_or_mutated_scenarios() {
+    let seeds = seed_files();
+    assert!(seeds.len() >= 20, "the shipped scenarios and the corpus");
+    let mut g = Gen::new(0xF022);
+    let (mut inputs, mut valid) = (0u32, 0u32);
+    let hostile = [
+        "", "\u{0}", "=", "[[", "\"", "-1", "1e309", "nan", "inf", "99999999999999999999",
+        "18446744073709551616", "\"0ms\"", "\"3651d\"", "\"10000000000d\"", "\"1d 1d\"",
+        "\"10.0.0.0/0\"", "\"255.255.255.255/32\"", "[]", "{}", "true", "\"\u{1F4A5}\"",
+        "[[\"0d\", 1e300]]", "[[\"1d\", 1], [\"0d\", 2]]", "\"-5%\"", "\"1000%\"",
+    ];
+    for (name, text) in &seeds {
+        let lines: Vec<&str> = text.lines().collect();
+        for cut in 0..=lines.len() {
+            inputs += 1;
+            valid += u32::from(parse_survives(name, &lines[..cut].join("\n")));
+        }
+        for _ in 0..60 {
+            let mut mutated = lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+            if mutated.is_empty() {
+                break;
+            }
+            for _ in 0..g.int(1, 3) {
+                let line = g.int(0, mutated.len() as u32 - 1) as usize;
+                match g.int(0, 4) {
+                    // Replace a value by a hostile one.
+                    0 => {
+                        if let Some((key, _)) = mutated[line].split_once(" = ") {
+                            mutated[line] = format!("{key} = {}", g.pick(&hostile));
+                        }
+                    }
+                    // Drop or duplicate a line.
+                    1 => {
+                        mutated.remove(line);
+                        if mutated.is_empty() {
+                            mutated.push(String::new());
+                        }
+                    }
+                    2 => {
+                        let copy = mutated[line].clone();
+                        mutated.insert(line, copy);
+                    }
+                    // Flip a byte (kept valid UTF-8 by going through lossy decoding).
+                    3 => {
+                        let mut bytes = mutated[line].clone().into_bytes();
+                        if !bytes.is_empty() {
+                            let at = g.int(0, bytes.len() as u32 - 1) as usize;
+                            bytes[at] ^= 1 << g.int(0, 7);
+                        }
+                        mutated[line] = String::from_utf8_lossy(&bytes).into_owned();
+                    }
+                    // Scale a number.
+                    _ => {
+                        let scaled: String = mutated[line]
+                            .split(' ')
+                            .map(|word| match word.parse::<i64>() {
+                                Ok(n) => n.saturating_mul(1_000_003).to_string(),
+                                Err(_) => word.to_string(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        mutated[line] = scaled;
+                    }
+                }
+            }
+            inputs += 1;
+            valid += u32::from(parse_survives(name, &mutated.join("\n")));
+        }
+    }
+    assert!(inputs > 1_000, "{inputs} inputs");
+    assert!(valid > 20, "some mutants still validate: {valid} of {inputs}");
 }
