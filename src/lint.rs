@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
 
+use crate::scenario::key_segment;
 use crate::scenario::{
     ActionKind, DAY_MS, JobDuration, Millis, Scenario, TerwayConfig, VSwitchSelection, Warning,
     WorkloadKind, format_duration, usable_addresses,
@@ -532,19 +533,6 @@ fn parent(path: &str) -> Option<&str> {
         }
     }
     cut.map(|i| &path[..i])
-}
-
-/// A key as the validator writes it in a path: bare when it can be, quoted otherwise.
-pub(crate) fn key_segment(key: &str) -> String {
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
-        key.to_string()
-    } else {
-        format!("\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))
-    }
 }
 
 /// What the whole-scenario lints need to know about one zone that node pools run in, at the

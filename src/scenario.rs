@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use ipnet::Ipv4Net;
 
 pub use crate::catalog::InstanceType;
-pub use file::nearest as nearest_name;
+pub use file::{key_segment, nearest as nearest_name};
 pub use overrides::{Override, parse_with_overrides};
 pub use units::{format_duration, parse_duration_ms};
 

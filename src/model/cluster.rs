@@ -422,7 +422,8 @@ impl<'s> World<'s> {
             for _ in 0..wanted.min(room) {
                 if !self.launch_node(pool, true) {
                     let p = &mut self.pools[pool];
-                    p.backoff_ms = (p.backoff_ms * 2).clamp(SCALE_UP_BACKOFF_MS, SCALE_UP_BACKOFF_MAX_MS);
+                    p.backoff_ms =
+                        (p.backoff_ms * 2).clamp(SCALE_UP_BACKOFF_MS, SCALE_UP_BACKOFF_MAX_MS);
                     p.backoff_until_ms = now + p.backoff_ms;
                     break;
                 }

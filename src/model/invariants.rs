@@ -43,7 +43,7 @@ use crate::scenario::Millis;
 
 /// In sampled mode, a check costs about one unit per pod entry and per ENI slot; it runs once
 /// the events since the last check times this factor reach that cost.
-const SAMPLED_EVENTS_PER_UNIT: u64 = 4;
+const SAMPLED_EVENTS_PER_UNIT: u64 = 8;
 
 /// A broken model invariant: a bug in planner, never a property of the scenario.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

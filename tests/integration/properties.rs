@@ -73,7 +73,10 @@ pub fn random_scenario(case: u64, family: Family) -> String {
     let horizon_h = g.int(2, 6);
     let horizon_min = horizon_h * 60;
     let _ = writeln!(t, "# generated: case {case}, {family:?}");
-    let _ = writeln!(t, "[scenario]\nname = \"gen-{case}\"\nhorizon = \"{horizon_h}h\"");
+    let _ = writeln!(
+        t,
+        "[scenario]\nname = \"gen-{case}\"\nhorizon = \"{horizon_h}h\""
+    );
     let _ = writeln!(t, "seed = {}\nruns = 1", g.int(0, 1_000_000));
     let _ = writeln!(t, "sample_interval = \"{}\"", g.pick(&["1m", "5m", "10m"]));
     if g.chance(0.5) {
@@ -93,7 +96,11 @@ pub fn random_scenario(case: u64, family: Family) -> String {
             let mask = g.int(22, 28);
             let usable = (1u32 << (32 - mask)) - 4;
             let id = format!("vsw-{z}-pods-{v}");
-            let others = if g.chance(0.4) { g.int(0, usable / 3) } else { 0 };
+            let others = if g.chance(0.4) {
+                g.int(0, usable / 3)
+            } else {
+                0
+            };
             let _ = writeln!(
                 t,
                 "\n[[vswitch]]\nid = \"{id}\"\nzone = \"{zone}\"\ncidr = \"10.{block}.0.0/{mask}\"\nused_by_others = {others}"
@@ -264,7 +271,11 @@ pub fn random_scenario(case: u64, family: Family) -> String {
             let _ = writeln!(
                 t,
                 "max_surge = {}\nmax_unavailable = \"{}%\"",
-                if surge == 0 { "\"50%\"".to_string() } else { surge.to_string() },
+                if surge == 0 {
+                    "\"50%\"".to_string()
+                } else {
+                    surge.to_string()
+                },
                 g.int(0, 50)
             );
         }
@@ -346,7 +357,11 @@ pub fn parse(case: u64, text: &str) -> Scenario {
 fn run_checked(case: u64, text: &str, scenario: &Scenario) -> (RunResult, u64) {
     match World::new(scenario, 0).run_checked(&mut |_| {}) {
         Ok((result, counts)) => {
-            assert_eq!(counts.checks, result.events + 1, "case {case}: every event checked");
+            assert_eq!(
+                counts.checks,
+                result.events + 1,
+                "case {case}: every event checked"
+            );
             (result, counts.zero_pool_trims)
         }
         Err(violation) => panic!(
@@ -574,10 +589,31 @@ fn parsing_never_panics_on_truncated_or_mutated_scenarios() {
     let mut g = Gen::new(0xF022);
     let (mut inputs, mut valid) = (0u32, 0u32);
     let hostile = [
-        "", "\u{0}", "=", "[[", "\"", "-1", "1e309", "nan", "inf", "99999999999999999999",
-        "18446744073709551616", "\"0ms\"", "\"3651d\"", "\"10000000000d\"", "\"1d 1d\"",
-        "\"10.0.0.0/0\"", "\"255.255.255.255/32\"", "[]", "{}", "true", "\"\u{1F4A5}\"",
-        "[[\"0d\", 1e300]]", "[[\"1d\", 1], [\"0d\", 2]]", "\"-5%\"", "\"1000%\"",
+        "",
+        "\u{0}",
+        "=",
+        "[[",
+        "\"",
+        "-1",
+        "1e309",
+        "nan",
+        "inf",
+        "99999999999999999999",
+        "18446744073709551616",
+        "\"0ms\"",
+        "\"3651d\"",
+        "\"10000000000d\"",
+        "\"1d 1d\"",
+        "\"10.0.0.0/0\"",
+        "\"255.255.255.255/32\"",
+        "[]",
+        "{}",
+        "true",
+        "\"\u{1F4A5}\"",
+        "[[\"0d\", 1e300]]",
+        "[[\"1d\", 1], [\"0d\", 2]]",
+        "\"-5%\"",
+        "\"1000%\"",
     ];
     for (name, text) in &seeds {
         let lines: Vec<&str> = text.lines().collect();
@@ -638,5 +674,8 @@ fn parsing_never_panics_on_truncated_or_mutated_scenarios() {
         }
     }
     assert!(inputs > 1_000, "{inputs} inputs");
-    assert!(valid > 20, "some mutants still validate: {valid} of {inputs}");
+    assert!(
+        valid > 20,
+        "some mutants still validate: {valid} of {inputs}"
+    );
 }

@@ -267,7 +267,10 @@ fn unusable_output_paths_are_refused_before_any_work() {
             err.contains(&out.display().to_string()),
             "names the path: {err}"
         );
-        assert!(started.elapsed() < Duration::from_secs(20), "before any work");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "before any work"
+        );
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
 
@@ -317,6 +320,9 @@ fn runs_given_on_the_command_line_are_bounded_too() {
     assert!(line.contains("scenario.runs"), "{line}");
     assert!(line.contains("--runs"), "{line}");
     assert!(line.contains("GiB"), "{line}");
-    assert!(started.elapsed() < Duration::from_secs(20), "before any work");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "before any work"
+    );
     assert!(!out.exists());
 }
