@@ -669,6 +669,28 @@ pub fn check_output_dir(dir: &Path) -> Result<(), ReportError> {
     Ok(())
 }
 
+/// Removes staging folders that runs killed mid-write left beside the report, unless their
+/// process still lives (another planner writing the same folder).
+fn remove_leftovers(parent: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let pid = [".tmp-", ".old-"].iter().find_map(|kind| {
+            file_name
+                .strip_prefix(&format!(".{name}{kind}"))
+                .and_then(|pid| pid.parse::<u32>().ok())
+        });
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Every report folder holds this file, so that only report folders are ever replaced.
 pub const MARKER: &str = ".planner-report";
 
@@ -694,6 +716,7 @@ pub fn write_reports(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), Report
         path: path.to_path_buf(),
         message: e.to_string(),
     };
+    remove_leftovers(&parent, &name);
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| error(&staging, e))?;
     let marker = (

@@ -33,6 +33,7 @@
 //! the one that broke the state.
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::path::PathBuf;
 
 use super::cluster::NodeState;
@@ -41,9 +42,10 @@ use super::workload::PodState;
 use super::{Event, NodeId, RunResult, World};
 use crate::scenario::Millis;
 
-/// In sampled mode, a check costs about one unit per pod entry and per ENI slot; it runs once
-/// the events since the last check times this factor reach that cost.
-const SAMPLED_EVENTS_PER_UNIT: u64 = 8;
+/// In sampled mode, a check costs about one unit per pod entry and per ENI slot, and runs once
+/// the events since the last check reach this many per unit: a unit of checking costs about a
+/// tenth of an event, so this keeps checking near a tenth of the run's time.
+const SAMPLED_EVENTS_PER_UNIT: u64 = 1;
 
 /// A broken model invariant: a bug in planner, never a property of the scenario.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +73,24 @@ pub struct InvariantViolation {
     pub every_event: bool,
     /// What is wrong.
     pub message: String,
+}
+
+/// A node in messages: index and pool (formatted only when a check fails).
+struct NodeName(usize, usize);
+
+impl fmt::Display for NodeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node {} (pool {})", self.0, self.1)
+    }
+}
+
+/// An ENI slot of a node in messages.
+struct SlotName<'a>(&'a NodeName, usize, SlotStatus);
+
+impl fmt::Display for SlotName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} slot {} ({:?})", self.0, self.1, self.2)
+    }
 }
 
 /// What a checked run verified.
@@ -169,7 +189,7 @@ impl<'s> World<'s> {
             Mode::Off => false,
             Mode::EveryEvent => true,
             Mode::Sampled => {
-                checker.since_check * SAMPLED_EVENTS_PER_UNIT >= self.check_cost()
+                checker.since_check >= self.check_cost() * SAMPLED_EVENTS_PER_UNIT
                     || matches!(event, Event::Action(_))
             }
         };
@@ -267,9 +287,15 @@ impl<'s> World<'s> {
 
         // Pods: what each node and ENI should hold.
         let mut node_load = vec![(0u32, 0u64, 0u64); self.nodes.len()];
-        let mut slot_held: Vec<Vec<u32>> =
-            self.nodes.iter().map(|n| vec![0; n.slots.len()]).collect();
-        let mut slot_primary: Vec<Vec<u32>> = slot_held.clone();
+        // Per ENI slot, flattened: node `i`'s slots start at `slot_base[i]`.
+        let mut slot_base = Vec::with_capacity(self.nodes.len());
+        let mut slots = 0;
+        for node in &self.nodes {
+            slot_base.push(slots);
+            slots += node.slots.len();
+        }
+        let mut slot_held = vec![0u32; slots];
+        let mut slot_primary = vec![0u32; slots];
         let mut zone_pods = vec![vec![0u32; zones]; self.workloads.len()];
         let mut zone_pending = vec![0u32; zones];
         let (mut running, mut unscheduled, mut pending) = (0u32, 0u32, 0u32);
@@ -334,8 +360,8 @@ impl<'s> World<'s> {
                     name(),
                     s.status
                 );
-                slot_held[node_index][slot] += 1;
-                slot_primary[node_index][slot] += u32::from(pod.holds_primary);
+                slot_held[slot_base[node_index] + slot] += 1;
+                slot_primary[slot_base[node_index] + slot] += u32::from(pod.holds_primary);
             }
             running += u32::from(pod.state == PodState::Running);
         }
@@ -362,9 +388,17 @@ impl<'s> World<'s> {
             .collect();
         let mut pool_ready: Vec<Vec<u32>> = pool_zone_nodes.clone();
         let mut ready = 0u32;
+        let pool_limits: Vec<(u32, u32)> = scenario
+            .nodepools
+            .iter()
+            .map(|spec| {
+                let instance = &scenario.instance_types[&spec.instance_type];
+                (instance.secondary_enis(), instance.ipv4_per_eni)
+            })
+            .collect();
         let mut queued_pods: BTreeSet<u32> = BTreeSet::new();
         for (node_index, node) in self.nodes.iter().enumerate() {
-            let name = format!("node {node_index} (pool {})", node.pool);
+            let name = NodeName(node_index, node.pool);
             if node.state == NodeState::Gone {
                 ensure!(
                     node_load[node_index].0 == 0,
@@ -412,18 +446,16 @@ impl<'s> World<'s> {
                 "{name}: eth0's vSwitch is in another zone"
             );
             used[node.primary_vswitch] += 1;
-            let instance = &scenario.instance_types[&pool_spec.instance_type];
+            let (secondary_enis, ipv4_per_eni) = pool_limits[node.pool];
             ensure!(
-                node.slots.len() == instance.secondary_enis() as usize,
-                "{name}: {} ENI slots, the instance type has {} secondary ENIs",
-                node.slots.len(),
-                instance.secondary_enis()
+                node.slots.len() == secondary_enis as usize,
+                "{name}: {} ENI slots, the instance type has {secondary_enis} secondary ENIs",
+                node.slots.len()
             );
             ensure!(
-                node.ipv4_per_eni == instance.ipv4_per_eni,
-                "{name}: {} addresses per ENI, the instance type allows {}",
-                node.ipv4_per_eni,
-                instance.ipv4_per_eni
+                node.ipv4_per_eni == ipv4_per_eni,
+                "{name}: {} addresses per ENI, the instance type allows {ipv4_per_eni}",
+                node.ipv4_per_eni
             );
             let (pods, cpu, memory) = node_load[node_index];
             ensure!(
@@ -478,13 +510,13 @@ impl<'s> World<'s> {
                     "{name}: holds a StatefulSet address on slot {slot}, which is {:?}",
                     s.status
                 );
-                slot_held[node_index][slot] += 1;
-                slot_primary[node_index][slot] += u32::from(held.holds_primary);
+                slot_held[slot_base[node_index] + slot] += 1;
+                slot_primary[slot_base[node_index] + slot] += u32::from(held.holds_primary);
             }
             let (mut attached, mut enabled) = (0u32, 0u32);
             for (slot_index, slot) in node.slots.iter().enumerate() {
-                let name = format!("{name} slot {slot_index} ({:?})", slot.status);
-                let held = slot_held[node_index][slot_index];
+                let name = SlotName(&name, slot_index, slot.status);
+                let held = slot_held[slot_base[node_index] + slot_index];
                 enabled += u32::from(slot.enabled);
                 ensure!(
                     (slot.worker == Worker::Calling) == slot.op.is_some(),
@@ -555,8 +587,8 @@ impl<'s> World<'s> {
                             slot.deleting,
                             slot.unassigning
                         );
-                        let primary =
-                            slot_primary[node_index][slot_index] + u32::from(slot.primary_idle);
+                        let primary = slot_primary[slot_base[node_index] + slot_index]
+                            + u32::from(slot.primary_idle);
                         ensure!(
                             primary == 1,
                             "{name}: the ENI's primary address has {primary} owners (idle: {})",

@@ -1722,8 +1722,9 @@ pub struct MemoryEstimate {
     pub samples: u64,
     /// 4-byte values per sample: `2 x vSwitches + 2 x zones + 6` (the time takes two).
     pub values_per_sample: u64,
-    /// The time series of every run, twice (the runs and a set of planning re-runs are held
-    /// together): `2 x runs x samples x values x 4`.
+    /// The time series of every run, four times over (growing vectors keep up to twice what
+    /// they hold, and a set of planning re-runs is held beside the runs): `4 x runs x samples x
+    /// values x 4 bytes`.
     pub results_bytes: u64,
     /// The peak pods of one run and what their table takes.
     pub peak_pods: u64,
@@ -1757,7 +1758,7 @@ impl Scenario {
         let samples = self.horizon_ms / self.sample_interval_ms.max(1) + 2;
         let values_per_sample = 2 * self.vswitches.len() as u64 + 2 * self.zones.len() as u64 + 6;
         let runs = u64::from(self.runs);
-        let results_bytes = 2u64
+        let results_bytes = 4u64
             .saturating_mul(runs)
             .saturating_mul(samples)
             .saturating_mul(values_per_sample)
@@ -1927,6 +1928,7 @@ impl Scenario {
         for point in points {
             point.check_memory()?;
             let estimate = point.memory_estimate();
+            // A sweep makes no planning re-runs: half the run's estimate.
             results = results.saturating_add(estimate.results_bytes / 2);
             state = state.max(
                 estimate
