@@ -11,7 +11,9 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use crate::model::RunResult;
-use crate::report::{human_duration, nearest_rank, time_percentile};
+use crate::report::{
+    human_duration, idle_at_peak, ip_wait_percentiles, time_percentile, value_percentile,
+};
 use crate::scenario::{
     Action, ActionKind, MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, Millis, Scenario, VSwitchSpec,
     usable_addresses,
@@ -20,9 +22,7 @@ use crate::sweep;
 
 /// The value at `percentile` over runs (higher is worse).
 fn worse_value(values: impl Iterator<Item = u32>, percentile: f64) -> u32 {
-    let mut sorted: Vec<u32> = values.collect();
-    sorted.sort_unstable();
-    nearest_rank(&sorted, percentile)
+    value_percentile(values, percentile)
 }
 
 /// The time at the pessimistic side of `percentile` over runs (earlier is worse).
@@ -444,27 +444,15 @@ pub fn pool_savings(
 ) -> Vec<PoolSaving> {
     let without = sweep::run_all(&without_pools(scenario), on_progress);
     let percentile = scenario.planning.percentile;
-    let (n_vswitches, n_zones) = (scenario.vswitches.len(), scenario.zones.len());
-    let wait_now = ip_wait(runs);
-    let wait_without = ip_wait(&without);
+    let wait_now = ip_wait_percentiles(runs);
+    let wait_without = ip_wait_percentiles(&without);
     scenario
         .zones
         .iter()
         .enumerate()
         .map(|(zone, zone_name)| {
             let idle_at_peak = worse_value(
-                runs.iter().map(|r| {
-                    let used_at = |sample: usize| -> u32 {
-                        (0..n_vswitches)
-                            .filter(|&v| scenario.vswitches[v].zone == zone)
-                            .map(|v| r.samples.vswitch_used[sample * n_vswitches + v])
-                            .sum()
-                    };
-                    let peak_sample = (0..r.samples.times_ms.len())
-                        .max_by_key(|&s| (used_at(s), std::cmp::Reverse(s)))
-                        .unwrap_or(0);
-                    r.samples.zone_idle[peak_sample * n_zones + zone]
-                }),
+                runs.iter().map(|r| idle_at_peak(scenario, r, Some(zone))),
                 percentile,
             );
             PoolSaving {
@@ -480,10 +468,6 @@ pub fn pool_savings(
             }
         })
         .collect()
-}
-
-fn ip_wait(runs: &[RunResult]) -> (Option<Millis>, Option<Millis>) {
-    crate::report::ip_wait_percentiles(runs)
 }
 
 /// One gate judged on one subject (a zone, a vSwitch).

@@ -31,7 +31,8 @@ pub fn time_percentile(times: &[Option<Millis>], percentile: f64) -> Option<Mill
     Some(nearest_rank(&sorted, percentile)).filter(|&t| t != Millis::MAX)
 }
 
-fn value_percentile(values: impl Iterator<Item = u32>, percentile: f64) -> u32 {
+/// Percentile (nearest rank) of counts over runs.
+pub fn value_percentile(values: impl Iterator<Item = u32>, percentile: f64) -> u32 {
     let mut sorted: Vec<u32> = values.collect();
     sorted.sort_unstable();
     nearest_rank(&sorted, percentile)
@@ -396,6 +397,26 @@ pub fn human_duration(ms: Millis) -> String {
     parts.join(" ")
 }
 
+/// Idle addresses in node pools at the sample where the run held the most addresses: in one
+/// zone (its vSwitches and its pools), or over the whole cluster with `None`.
+pub fn idle_at_peak(scenario: &Scenario, run: &RunResult, zone: Option<usize>) -> u32 {
+    let (n_vswitches, n_zones) = (scenario.vswitches.len(), scenario.zones.len());
+    let in_zone = |z: usize| zone.is_none_or(|zone| zone == z);
+    let used_at = |sample: usize| -> u32 {
+        (0..n_vswitches)
+            .filter(|&v| in_zone(scenario.vswitches[v].zone))
+            .map(|v| run.samples.vswitch_used[sample * n_vswitches + v])
+            .sum()
+    };
+    let peak = (0..run.samples.times_ms.len())
+        .max_by_key(|&s| (used_at(s), std::cmp::Reverse(s)))
+        .unwrap_or(0);
+    (0..n_zones)
+        .filter(|&z| in_zone(z))
+        .map(|z| run.samples.zone_idle[peak * n_zones + z])
+        .sum()
+}
+
 /// One sweep point from its runs: cluster-wide figures (the earliest zone, the fullest
 /// vSwitch).
 pub fn sweep_point(label: String, scenario: &Scenario, runs: &[RunResult]) -> SweepPoint {
@@ -403,8 +424,6 @@ pub fn sweep_point(label: String, scenario: &Scenario, runs: &[RunResult]) -> Sw
         .iter()
         .map(|r| r.zones.iter().filter_map(|z| z.first_shortage_ms).min())
         .collect();
-    let n_vswitches = scenario.vswitches.len();
-    let n_zones = scenario.zones.len();
     let peak_used = |r: &RunResult| r.zones.iter().map(|z| z.peak_used).sum::<u32>();
     let utilization = |r: &RunResult| {
         scenario
@@ -416,19 +435,7 @@ pub fn sweep_point(label: String, scenario: &Scenario, runs: &[RunResult]) -> Sw
             })
             .fold(0.0, f64::max)
     };
-    let idle_at_peak = |r: &RunResult| -> u32 {
-        let used_at = |sample: usize| -> u32 {
-            r.samples.vswitch_used[sample * n_vswitches..(sample + 1) * n_vswitches]
-                .iter()
-                .sum()
-        };
-        let peak = (0..r.samples.times_ms.len())
-            .max_by_key(|&s| (used_at(s), std::cmp::Reverse(s)))
-            .unwrap_or(0);
-        r.samples.zone_idle[peak * n_zones..(peak + 1) * n_zones]
-            .iter()
-            .sum()
-    };
+    let idle_at_peak = |r: &RunResult| idle_at_peak(scenario, r, None);
     let mut utilizations: Vec<f64> = runs.iter().map(utilization).collect();
     utilizations.sort_by(f64::total_cmp);
     let (ip_wait_p50_ms, ip_wait_p99_ms) = ip_wait_percentiles(runs);

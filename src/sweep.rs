@@ -11,16 +11,9 @@ use crate::scenario::{Millis, Scenario};
 /// simulated milliseconds as they are covered, summed over runs up to `runs x horizon`, from
 /// whichever thread makes them (for progress bars). Results come back in run order.
 pub fn run_all(scenario: &Scenario, on_progress: &(dyn Fn(Millis) + Sync)) -> Vec<RunResult> {
-    (0..scenario.runs)
-        .into_par_iter()
-        .map(|run_index| {
-            let mut reached: Millis = 0;
-            engine::run_once_with_progress(scenario, run_index, &mut |now| {
-                on_progress(now - reached);
-                reached = now;
-            })
-        })
-        .collect()
+    run_points(std::slice::from_ref(scenario), on_progress)
+        .pop()
+        .expect("one scenario, one group")
 }
 
 /// Like [`run_all`], checking the model's invariants after every event of every run. The first

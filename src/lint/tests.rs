@@ -6,37 +6,7 @@ use super::*;
 use crate::scenario;
 
 /// Two /22s in one zone, ordered selection, a pool that fits them many times over.
-const CLEAN: &str = r#"
-[scenario]
-horizon = "30d"
-
-[[vswitch]]
-id = "vsw-a1"
-zone = "z-a"
-cidr = "10.0.0.0/22"
-
-[[vswitch]]
-id = "vsw-a2"
-zone = "z-a"
-cidr = "10.0.4.0/22"
-
-[terway]
-vswitches = { "z-a" = ["vsw-a1", "vsw-a2"] }
-vswitch_selection_policy = "ordered"
-max_pool_size = 5
-
-[[nodepool]]
-name = "workers"
-instance_type = "ecs.g7.xlarge"
-zones = ["z-a"]
-nodes = 4
-max_nodes = 10
-
-[[workload]]
-name = "web"
-kind = "deployment"
-replicas = [["0d", 50], ["30d", 200]]
-"#;
+const CLEAN: &str = include_str!("../../tests/fixtures/check-clean.toml");
 
 fn lint_text(text: &str, options: &LintOptions) -> Vec<Finding> {
     let (scenario, warnings) = scenario::parse(Path::new("t.toml"), text)

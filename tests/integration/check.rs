@@ -3,37 +3,7 @@
 
 use crate::util::*;
 
-const CLEAN: &str = r#"
-[scenario]
-horizon = "30d"
-
-[[vswitch]]
-id = "vsw-a1"
-zone = "z-a"
-cidr = "10.0.0.0/22"
-
-[[vswitch]]
-id = "vsw-a2"
-zone = "z-a"
-cidr = "10.0.4.0/22"
-
-[terway]
-vswitches = { "z-a" = ["vsw-a1", "vsw-a2"] }
-vswitch_selection_policy = "ordered"
-max_pool_size = 5
-
-[[nodepool]]
-name = "workers"
-instance_type = "ecs.g7.xlarge"
-zones = ["z-a"]
-nodes = 4
-max_nodes = 10
-
-[[workload]]
-name = "web"
-kind = "deployment"
-replicas = [["0d", 50], ["30d", 200]]
-"#;
+const CLEAN: &str = include_str!("../fixtures/check-clean.toml");
 
 fn json(output: &std::process::Output) -> Vec<serde_json::Value> {
     let value: serde_json::Value =
