@@ -216,11 +216,7 @@ impl<'s> World<'s> {
         const EVENTS_PER_REPORT: u64 = 1 << 16;
         let mut checker = invariants::Checker::new(mode);
         let horizon_ms = self.scenario.horizon_ms;
-        while let Some(at_ms) = self.queue.peek_time() {
-            if at_ms > horizon_ms {
-                break;
-            }
-            let (_, event) = self.queue.pop().expect("peeked");
+        while let Some((at_ms, event)) = self.queue.pop_through(horizon_ms) {
             self.events += 1;
             self.pending_sum += self.queue.len() as u64;
             if checker.is_off() {
@@ -295,8 +291,7 @@ impl<'s> World<'s> {
         let horizon_ms = self.scenario.horizon_ms;
         // The last sample lands on the horizon unless the interval already put one there.
         if self.metrics.last_sample_ms() != Some(horizon_ms) {
-            self.queue.schedule(horizon_ms, Event::Sample);
-            self.queue.pop();
+            self.queue.advance_to(horizon_ms);
             self.record_sample(horizon_ms);
         }
         let events = self.events;

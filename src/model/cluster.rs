@@ -283,10 +283,9 @@ impl<'s> World<'s> {
 
     /// Finds a node for the pod: zones with the fewest of the workload's pods first, then the
     /// least-loaded node, then the lower node id.
-    pub(super) fn find_node(&self, pod: PodId) -> Option<NodeId> {
-        let p = &self.pods[pod.0 as usize];
-        let spec = &self.scenario.workloads[p.workload];
-        let state = &self.workloads[p.workload];
+    pub(super) fn find_node(&self, workload: usize) -> Option<NodeId> {
+        let spec = &self.scenario.workloads[workload];
+        let state = &self.workloads[workload];
         let (cpu, memory) = (u64::from(spec.cpu_millis), spec.memory_mib);
         let pools = match spec.nodepool {
             Some(pool) => pool..pool + 1,
@@ -377,7 +376,7 @@ impl<'s> World<'s> {
         self.scheduler_pass_pending = false;
         for workload in 0..self.workloads.len() {
             while let Some(pod) = self.workloads[workload].first_unscheduled() {
-                let Some(node) = self.find_node(pod) else {
+                let Some(node) = self.find_node(workload) else {
                     break;
                 };
                 self.schedule_pod(pod, node);

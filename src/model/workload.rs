@@ -75,16 +75,71 @@ pub(super) enum CniFailure {
     NoAddress(Option<ShortageCause>),
 }
 
-/// Pods of one workload ordered by (revision, creation), i.e. oldest first.
-type PodKey = (u32, u64, PodId);
+/// Pods of one workload by creation, i.e. oldest first. A pod's revision is the workload's
+/// revision when it was created, which only grows, so creation order is also revision order.
+type PodKey = (u64, PodId);
+
+/// A workload's pods in one state: ordered where its controller picks by age (a Deployment's
+/// rollouts and scale-downs, the scheduler's queue), otherwise only counted. Jobs and
+/// StatefulSets never ask which of their starting or running pods is oldest, and most pods
+/// of a run are jobs, so counting saves two tree updates per pod on the hot path.
+#[derive(Debug, Clone)]
+enum PodSet {
+    Ordered(BTreeSet<PodKey>),
+    Counted(u32),
+}
+
+impl PodSet {
+    fn insert(&mut self, key: PodKey) {
+        match self {
+            PodSet::Ordered(set) => {
+                let inserted = set.insert(key);
+                debug_assert!(inserted, "pod already in its workload's set");
+            }
+            PodSet::Counted(count) => *count += 1,
+        }
+    }
+
+    fn remove(&mut self, key: &PodKey) {
+        match self {
+            PodSet::Ordered(set) => {
+                let removed = set.remove(key);
+                debug_assert!(removed, "pod missing from its workload's set");
+            }
+            PodSet::Counted(count) => *count -= 1,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            PodSet::Ordered(set) => set.len(),
+            PodSet::Counted(count) => *count as usize,
+        }
+    }
+
+    fn ordered(&self) -> &BTreeSet<PodKey> {
+        match self {
+            PodSet::Ordered(set) => set,
+            PodSet::Counted(_) => unreachable!("only ordered pod sets are asked for an order"),
+        }
+    }
+
+    fn first(&self) -> Option<PodId> {
+        self.ordered().first().map(|&(_, pod)| pod)
+    }
+
+    fn last(&self) -> Option<PodId> {
+        self.ordered().last().map(|&(_, pod)| pod)
+    }
+}
 
 /// A workload controller's view of its pods.
 #[derive(Debug, Clone)]
 pub(super) struct WorkloadState {
     pub revision: u32,
-    unscheduled: BTreeSet<PodKey>,
-    starting: BTreeSet<PodKey>,
-    running: BTreeSet<PodKey>,
+    unscheduled: PodSet,
+    starting: PodSet,
+    running: PodSet,
     /// Pods of the current revision, and of those the running ones.
     current_total: u32,
     current_running: u32,
@@ -96,6 +151,28 @@ pub(super) struct WorkloadState {
 }
 
 impl WorkloadState {
+    fn new(kind: &WorkloadKind, zones: usize) -> Self {
+        let by_age = matches!(kind, WorkloadKind::Deployment(_));
+        let set = |ordered: bool| {
+            if ordered {
+                PodSet::Ordered(BTreeSet::new())
+            } else {
+                PodSet::Counted(0)
+            }
+        };
+        WorkloadState {
+            revision: 0,
+            unscheduled: set(true),
+            starting: set(by_age),
+            running: set(by_age),
+            current_total: 0,
+            current_running: 0,
+            zone_pods: vec![0; zones],
+            ordinals: Vec::new(),
+            reconcile_pending: false,
+        }
+    }
+
     fn total(&self) -> u32 {
         (self.unscheduled.len() + self.starting.len() + self.running.len()) as u32
     }
@@ -105,10 +182,10 @@ impl WorkloadState {
     }
 
     pub fn first_unscheduled(&self) -> Option<PodId> {
-        self.unscheduled.first().map(|&(_, _, pod)| pod)
+        self.unscheduled.first()
     }
 
-    fn set_of(&mut self, state: PodState) -> &mut BTreeSet<PodKey> {
+    fn set_of(&mut self, state: PodState) -> &mut PodSet {
         match state {
             PodState::Unscheduled => &mut self.unscheduled,
             PodState::Attaching | PodState::Backoff => &mut self.starting,
@@ -150,17 +227,7 @@ impl<'s> World<'s> {
     pub(super) fn init_workloads(&mut self) {
         let zones = self.scenario.zones.len();
         for (index, spec) in self.scenario.workloads.iter().enumerate() {
-            self.workloads.push(WorkloadState {
-                revision: 0,
-                unscheduled: BTreeSet::new(),
-                starting: BTreeSet::new(),
-                running: BTreeSet::new(),
-                current_total: 0,
-                current_running: 0,
-                zone_pods: vec![0; zones],
-                ordinals: Vec::new(),
-                reconcile_pending: false,
-            });
+            self.workloads.push(WorkloadState::new(&spec.kind, zones));
             let w = index as u32;
             match &spec.kind {
                 WorkloadKind::Deployment(replicated) | WorkloadKind::StatefulSet(replicated) => {
@@ -297,10 +364,9 @@ impl<'s> World<'s> {
     fn oldest_old(&self, workload: usize, running: bool) -> Option<PodId> {
         let state = &self.workloads[workload];
         let revision = state.revision;
-        let pick = |set: &BTreeSet<PodKey>| {
+        let pick = |set: &PodSet| {
             set.first()
-                .filter(|&&(r, _, _)| r < revision)
-                .map(|&(_, _, pod)| pod)
+                .filter(|pod| self.pods[pod.0 as usize].revision < revision)
         };
         if running {
             pick(&state.running)
@@ -316,8 +382,7 @@ impl<'s> World<'s> {
             .unscheduled
             .last()
             .or_else(|| state.starting.last())
-            .or_else(|| state.running.last())
-            .map(|&(_, _, pod)| pod);
+            .or_else(|| state.running.last());
         if let Some(pod) = victim {
             self.delete_pod(pod);
         }
@@ -427,9 +492,15 @@ impl<'s> World<'s> {
             Some(id) => (id, self.pods[id.0 as usize].generation + 1),
             None => (PodId(self.pods.len() as u32), 0),
         };
+        // The scheduler looks at once; a pod it places never enters the unscheduled queue.
+        let node = self.find_node(workload);
         let pod = Pod {
             generation,
-            state: PodState::Unscheduled,
+            state: if node.is_some() {
+                PodState::Attaching
+            } else {
+                PodState::Unscheduled
+            },
             workload,
             ordinal,
             revision,
@@ -442,36 +513,38 @@ impl<'s> World<'s> {
             first_attempt_ms: 0,
             pending_ip: false,
         };
+        let initial = pod.state;
         if id.0 as usize == self.pods.len() {
             self.pods.push(pod);
         } else {
             self.pods[id.0 as usize] = pod;
         }
         let state = &mut self.workloads[workload];
-        state.unscheduled.insert((revision, seq, id));
+        state.set_of(initial).insert((seq, id));
         state.current_total += 1;
-        self.metrics.pods_unschedulable += 1;
-        match self.find_node(id) {
-            Some(node) => self.schedule_pod(id, node),
-            None => self.request_autoscaler(),
+        match node {
+            Some(node) => self.bind_pod(id, node),
+            None => {
+                self.metrics.pods_unschedulable += 1;
+                self.request_autoscaler();
+            }
         }
         id
     }
 
     pub(super) fn move_pod(&mut self, pod: PodId, to: PodState) {
         let p = &mut self.pods[pod.0 as usize];
-        let (from, key, workload) = (p.state, (p.revision, p.seq, pod), p.workload);
+        let (from, key, workload, revision) = (p.state, (p.seq, pod), p.workload, p.revision);
         p.state = to;
         let state = &mut self.workloads[workload];
         let counted = |s: PodState| !matches!(s, PodState::Terminating | PodState::Gone);
         if counted(from) {
-            let removed = state.set_of(from).remove(&key);
-            debug_assert!(removed, "pod missing from its workload's set");
+            state.set_of(from).remove(&key);
         }
         if counted(to) {
             state.set_of(to).insert(key);
         }
-        let current = key.0 == state.revision;
+        let current = revision == state.revision;
         if current && from == PodState::Running {
             state.current_running -= 1;
         }
