@@ -12,6 +12,7 @@
 
 mod cluster;
 mod invariants;
+mod least_loaded;
 mod metrics;
 mod terway;
 mod workload;

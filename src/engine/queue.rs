@@ -110,8 +110,11 @@ impl<E> EventQueue<E> {
             for (at_ms, event) in events.drain(..) {
                 self.place(at_ms, event);
             }
-            // Hand the emptied vector back so that its capacity is reused.
-            self.buckets[bucket] = events;
+            // Hand the emptied vector back so that its capacity is reused, unless it is far
+            // larger than what is pending (a burst long past): memory follows the pending set.
+            if events.capacity() <= 2 * self.len + 1024 {
+                self.buckets[bucket] = events;
+            }
         } else if self.now_ms > limit_ms {
             return None;
         }

@@ -5,8 +5,7 @@
 //! its pods first) and, within a zone, over nodes (least loaded first), like kube-scheduler's
 //! default topology spreading and `LeastAllocated` scoring.
 
-use std::collections::BTreeSet;
-
+use super::least_loaded::{LeastLoaded, PodSize, Room};
 use super::terway::{Daemon, Slot, StickyAddress};
 use super::{Event, NodeId, NodeRef, PodId, World};
 use crate::scenario::{MINUTE_MS, Millis, SECOND_MS};
@@ -18,9 +17,6 @@ const SCALE_UP_BACKOFF_MS: Millis = 5 * MINUTE_MS;
 const SCALE_UP_BACKOFF_MAX_MS: Millis = 30 * MINUTE_MS;
 /// The autoscaler's scan interval.
 const AUTOSCALER_SCAN_MS: Millis = 10 * SECOND_MS;
-/// How many of the least-loaded nodes of a pool and zone the scheduler tries before giving up.
-/// All nodes of a pool have the same size, so if these do not fit the rest rarely do.
-const SCHEDULER_CANDIDATES: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum NodeState {
@@ -72,10 +68,12 @@ impl Node {
             + fraction(u64::from(self.pods), u64::from(self.max_pods))
     }
 
-    fn fits(&self, cpu_millis: u64, memory_mib: u64) -> bool {
-        self.pods < self.max_pods
-            && self.cpu_used + cpu_millis <= self.cpu_millis
-            && self.memory_used + memory_mib <= self.memory_mib
+    pub fn room(&self) -> Room {
+        Room {
+            cpu_millis: self.cpu_millis - self.cpu_used,
+            memory_mib: self.memory_mib - self.memory_used,
+            pods: self.max_pods - self.pods,
+        }
     }
 }
 
@@ -89,8 +87,10 @@ pub(super) struct Pool {
     pub max_nodes: u32,
     /// Nodes per entry of the pool's zone list.
     pub zone_nodes: Vec<u32>,
-    /// Ready nodes per zone, ordered by (load, id).
-    pub schedulable: Vec<BTreeSet<(u32, NodeId)>>,
+    /// Ready nodes per zone, indexed for the scheduler by pod size.
+    pub schedulable: Vec<LeastLoaded>,
+    /// Per workload, the index of its pod size in `schedulable` (if it may run here).
+    pub size_of_workload: Vec<Option<usize>>,
     pub launch_failures: u32,
     /// After a failed scale-up the autoscaler leaves the pool alone until then (its node-group
     /// backoff: 5 minutes, doubling to 30).
@@ -118,14 +118,34 @@ impl<'s> World<'s> {
 
     /// Creates the pools with their initial nodes, Ready at time 0.
     pub(super) fn init_pools(&mut self) {
-        for spec in &self.scenario.nodepools {
+        for (pool, spec) in self.scenario.nodepools.iter().enumerate() {
+            let mut sizes: Vec<PodSize> = Vec::new();
+            let size_of_workload = self
+                .scenario
+                .workloads
+                .iter()
+                .map(|workload| {
+                    if workload.nodepool.is_some_and(|own| own != pool) {
+                        return None;
+                    }
+                    let size = PodSize {
+                        cpu_millis: u64::from(workload.cpu_millis),
+                        memory_mib: workload.memory_mib,
+                    };
+                    Some(sizes.iter().position(|&s| s == size).unwrap_or_else(|| {
+                        sizes.push(size);
+                        sizes.len() - 1
+                    }))
+                })
+                .collect();
             self.pools.push(Pool {
                 nodes: 0,
                 booting: 0,
                 min_nodes: spec.min_nodes,
                 max_nodes: spec.max_nodes,
                 zone_nodes: vec![0; spec.zones.len()],
-                schedulable: vec![BTreeSet::new(); spec.zones.len()],
+                schedulable: vec![LeastLoaded::new(sizes); spec.zones.len()],
+                size_of_workload,
                 launch_failures: 0,
                 backoff_until_ms: 0,
                 backoff_ms: 0,
@@ -224,9 +244,9 @@ impl<'s> World<'s> {
         n.state = NodeState::Ready;
         n.load = n.load_key();
         n.empty_since_ms = Some(now);
-        let (pool, position, load) = (n.pool, n.zone_position, n.load);
+        let (pool, position, load, room) = (n.pool, n.zone_position, n.load, n.room());
         self.pools[pool].booting -= 1;
-        self.pools[pool].schedulable[position].insert((load, id));
+        self.pools[pool].schedulable[position].insert(id, load, room);
         self.metrics.nodes_ready += 1;
         self.daemon_start(id);
         self.queue
@@ -237,12 +257,12 @@ impl<'s> World<'s> {
     fn remove_node(&mut self, id: NodeId) {
         let n = &self.nodes[id.0 as usize];
         assert_eq!(n.pods, 0, "only empty nodes are removed");
-        let (pool, position, load, ready) = (n.pool, n.zone_position, n.load, n.is_ready());
+        let (pool, position, ready) = (n.pool, n.zone_position, n.is_ready());
         let p = &mut self.pools[pool];
         p.nodes -= 1;
         p.zone_nodes[position] -= 1;
         if ready {
-            p.schedulable[position].remove(&(load, id));
+            p.schedulable[position].remove(id);
             self.metrics.nodes_ready -= 1;
         } else {
             p.booting -= 1;
@@ -265,42 +285,35 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Updates a node's place in the scheduling set after its usage changed.
+    /// Updates a node's place in the scheduler's index after its usage changed.
     fn update_load(&mut self, id: NodeId) {
         let n = &mut self.nodes[id.0 as usize];
         if !n.is_ready() {
             return;
         }
-        let (old, new) = (n.load, n.load_key());
-        if old == new {
-            return;
-        }
-        n.load = new;
-        let set = &mut self.pools[n.pool].schedulable[n.zone_position];
-        set.remove(&(old, id));
-        set.insert((new, id));
+        n.load = n.load_key();
+        let (load, room) = (n.load, n.room());
+        self.pools[n.pool].schedulable[n.zone_position].update(id, load, room);
     }
 
-    /// Finds a node for the pod: zones with the fewest of the workload's pods first, then the
+    /// Finds a node for a pod of the workload as kube-scheduler would: among the nodes with
+    /// room for its requests, zones with the fewest of the workload's pods first, then the
     /// least-loaded node, then the lower node id.
     pub(super) fn find_node(&self, workload: usize) -> Option<NodeId> {
         let spec = &self.scenario.workloads[workload];
         let state = &self.workloads[workload];
-        let (cpu, memory) = (u64::from(spec.cpu_millis), spec.memory_mib);
         let pools = match spec.nodepool {
             Some(pool) => pool..pool + 1,
             None => 0..self.pools.len(),
         };
         let mut best: Option<(u32, u32, NodeId)> = None;
         for pool in pools {
+            let Some(size) = self.pools[pool].size_of_workload[workload] else {
+                continue;
+            };
             let zones = &self.scenario.nodepools[pool].zones;
             for (position, &zone) in zones.iter().enumerate() {
-                let set = &self.pools[pool].schedulable[position];
-                let found = set
-                    .iter()
-                    .take(SCHEDULER_CANDIDATES)
-                    .find(|&&(_, id)| self.nodes[id.0 as usize].fits(cpu, memory));
-                if let Some(&(load, id)) = found {
+                if let Some((load, id)) = self.pools[pool].schedulable[position].least_loaded(size) {
                     let key = (state.zone_pods[zone], load, id);
                     if best.is_none_or(|b| key < b) {
                         best = Some(key);

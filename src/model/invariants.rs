@@ -430,7 +430,7 @@ impl<'s> World<'s> {
                     pool_ready[node.pool][node.zone_position] += 1;
                     let set = &self.pools[node.pool].schedulable[node.zone_position];
                     ensure!(
-                        set.contains(&(node.load, NodeId(node_index as u32))),
+                        set.contains(node.load, NodeId(node_index as u32)),
                         "{name}: Ready but not in its pool's scheduling set under load {}",
                         node.load
                     );
@@ -783,6 +783,11 @@ impl<'s> World<'s> {
                 pool_zone_nodes[index]
             );
             for (position, set) in pool.schedulable.iter().enumerate() {
+                if let Some(problem) = set.inconsistency(|id| self.nodes[id.0 as usize].room()) {
+                    return Err(format!(
+                        "node pool {name}: scheduling index of zone position {position}: {problem}"
+                    ));
+                }
                 ensure!(
                     set.len() as u32 == pool_ready[index][position],
                     "node pool {name}: {} nodes in the scheduling set of zone position {position}; {} are Ready",

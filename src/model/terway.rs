@@ -440,18 +440,28 @@ impl<'s> World<'s> {
     fn slot_order(&self, node: NodeId, for_disposal: bool) -> SlotOrder {
         let n = &self.nodes[node.0 as usize];
         let config = &self.scenario.terway_configs[n.daemon.config];
+        let highest_first = (config.eni_selection == EniSelection::MostIps) != for_disposal;
+        // One integer per slot, (rank, index), so the sort compares plain keys; priorities lie
+        // in -100..=50 + addresses, far inside the 24 bits the rank gets.
+        let mut keys = [0u32; 64];
+        let len = n.slots.len();
+        for (index, (key, slot)) in keys.iter_mut().zip(&n.slots).enumerate() {
+            let priority = slot.priority() + (1 << 22);
+            let rank = if highest_first {
+                (1 << 23) - priority
+            } else {
+                priority
+            };
+            *key = ((rank as u32) << 8) | index as u32;
+        }
+        keys[..len].sort_unstable();
         let mut order = SlotOrder {
             slots: [0; 64],
-            len: n.slots.len(),
+            len,
         };
-        for (index, entry) in order.slots[..order.len].iter_mut().enumerate() {
-            *entry = index as u8;
+        for (entry, key) in order.slots.iter_mut().zip(&keys[..len]) {
+            *entry = (*key & 0xFF) as u8;
         }
-        let highest_first = (config.eni_selection == EniSelection::MostIps) != for_disposal;
-        order.slots[..order.len].sort_by_key(|&index| {
-            let priority = n.slots[index as usize].priority();
-            (if highest_first { -priority } else { priority }, index)
-        });
         order
     }
 
