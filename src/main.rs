@@ -90,6 +90,9 @@ struct BenchArgs {
     /// Pod-count factors to measure cost against (e.g. 1,2,4).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     scale: Vec<u32>,
+    /// Times the single run and the hold loops are repeated; the best of each counts.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeat: u32,
 }
 
 /// Options `run` and `sweep` share.
@@ -408,7 +411,7 @@ fn bench(args: BenchArgs) -> Result<(), Failure> {
         let scaled = planner::bench::scaled(&scenario, factor);
         let name = format!("{} at {factor}x pods", scenario.name);
         eprintln!("measuring {name} ...");
-        let report = planner::bench::bench(&scaled, args.runs);
+        let report = planner::bench::bench(&scaled, args.runs, args.repeat);
         print!("{}", planner::bench::format_report(&name, &report));
     }
     Ok(())

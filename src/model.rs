@@ -93,8 +93,8 @@ pub enum Event {
     TopUpTimeout(NodeRef, u32),
     /// A StatefulSet pod's held address is released by Terway's GC (reservation serial).
     StickyExpire(NodeRef, u32),
-    /// A node empty since this time may be removed.
-    NodeEmptyCheck(NodeRef, Millis),
+    /// A node empty since then (its count of times emptied) may be removed.
+    NodeEmptyCheck(NodeRef, u32),
     /// The cluster autoscaler looks at unschedulable pods.
     AutoscalerTick,
     /// The scheduler retries unschedulable pods.

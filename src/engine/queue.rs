@@ -1,35 +1,44 @@
 //! The pending-event set: a radix heap keyed by time, first-in first-out within a millisecond.
 //!
 //! Simulated time only moves forward, so the queue can be *monotone*: every key is at least the
-//! last one popped (`now`). A radix heap exploits that. An event goes into bucket `b`, where
-//! `b - 1` is the highest bit in which its time differs from `now`; all events due exactly now
-//! wait in `due`. Pushing is O(1). When `due` runs dry, the lowest non-empty bucket is emptied:
-//! its earliest time becomes `now` and its events drop into lower buckets. An event moves down
-//! at most 64 times in its life and usually a handful, against the ~log2(n) sift steps a binary
-//! heap spends on every pop; with the many far-future events of a run (pool loops, job ends,
-//! scale-down checks) that is about twice as fast as `BinaryHeap` here (see `planner bench`).
+//! last one popped (`now`). A radix heap exploits that. Times are read as 16 hex digits; an
+//! event waits in the bucket named by the highest digit in which its time differs from `now`
+//! (its *level*) and by its own value of that digit; events due exactly now wait in `due`.
+//! Pushing is O(1). When `due` runs dry, the lowest non-empty bucket is emptied: its earliest
+//! time becomes `now` and its events drop to lower levels. An event moves at most once per
+//! level, so about log16 of its delay times (six for a two-hour job), while a binary heap pays
+//! ~log2(n) sift steps with unpredictable branches on every pop. With the many far-future
+//! events of a run (pool loops, job ends, scale-down checks) that is several times cheaper; see
+//! `planner bench`, which measures both.
 //!
 //! Order is a pure function of the schedule calls: events due at the same millisecond come out
 //! in the order they were scheduled, with no sequence number stored. Events of equal time always
-//! share a bucket (their distance to `now` is the same); a push appends the newest at the end,
-//! and emptying a bucket moves each equal-time group, in order, into a bucket that held none of
-//! that time. So every group stays in scheduling order, and `due` with it.
+//! share a bucket (same level, same digit); a push appends the newest at the end, and emptying a
+//! bucket moves each equal-time group, in order, into a bucket that held none of that time. So
+//! every group stays in scheduling order, and `due` with it.
 
 use std::collections::VecDeque;
 
 use crate::scenario::Millis;
 
-/// Buckets 1..=64 by highest differing bit (bucket 0 is `due`).
-const BUCKETS: usize = 65;
+/// Bits per digit, and digits per time.
+const DIGIT_BITS: u32 = 6;
+const DIGITS: usize = 1 << DIGIT_BITS;
+const LEVELS: usize = Millis::BITS.div_ceil(DIGIT_BITS) as usize;
 
 /// A monotone min-queue of events keyed by time, FIFO among equal times.
 #[derive(Debug)]
 pub struct EventQueue<E> {
     /// Events due at `now_ms`, in scheduling order.
     due: VecDeque<E>,
+    /// Bucket `level * DIGITS + digit`.
     buckets: Vec<Vec<(Millis, E)>>,
-    /// Bit `b - 1` is set when bucket `b` holds events.
-    occupied: u64,
+    /// The earliest time in each bucket (`Millis::MAX` when empty).
+    earliest: Vec<Millis>,
+    /// Per level, bit `digit` is set when that bucket holds events; bit `level` of
+    /// `occupied_levels` when any bucket of the level does.
+    occupied_digits: [u64; LEVELS],
+    occupied_levels: u64,
     len: usize,
     now_ms: Millis,
 }
@@ -45,8 +54,10 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             due: VecDeque::new(),
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            occupied: 0,
+            buckets: (0..LEVELS * DIGITS).map(|_| Vec::new()).collect(),
+            earliest: vec![Millis::MAX; LEVELS * DIGITS],
+            occupied_digits: [0; LEVELS],
+            occupied_levels: 0,
             len: 0,
             now_ms: 0,
         }
@@ -74,13 +85,28 @@ impl<E> EventQueue<E> {
     }
 
     fn place(&mut self, at_ms: Millis, event: E) {
-        if at_ms == self.now_ms {
+        let differing = at_ms ^ self.now_ms;
+        if differing == 0 {
             self.due.push_back(event);
-        } else {
-            let bucket = (Millis::BITS - (at_ms ^ self.now_ms).leading_zeros()) as usize;
-            self.buckets[bucket].push((at_ms, event));
-            self.occupied |= 1 << (bucket - 1);
+            return;
         }
+        let level = (Millis::BITS - 1 - differing.leading_zeros()) / DIGIT_BITS;
+        let digit = (at_ms >> (level * DIGIT_BITS)) as usize & (DIGITS - 1);
+        let bucket = level as usize * DIGITS + digit;
+        self.buckets[bucket].push((at_ms, event));
+        self.earliest[bucket] = self.earliest[bucket].min(at_ms);
+        self.occupied_digits[level as usize] |= 1 << digit;
+        self.occupied_levels |= 1 << level;
+    }
+
+    /// The lowest non-empty bucket: it holds the earliest pending time.
+    fn lowest_bucket(&self) -> Option<usize> {
+        if self.occupied_levels == 0 {
+            return None;
+        }
+        let level = self.occupied_levels.trailing_zeros() as usize;
+        let digit = self.occupied_digits[level].trailing_zeros() as usize;
+        Some(level * DIGITS + digit)
     }
 
     /// Removes the earliest event and advances the clock to it.
@@ -92,35 +118,38 @@ impl<E> EventQueue<E> {
     /// it; otherwise leaves the queue and the clock as they are.
     pub fn pop_through(&mut self, limit_ms: Millis) -> Option<(Millis, E)> {
         if self.due.is_empty() {
-            if self.occupied == 0 {
-                return None;
-            }
-            let bucket = self.occupied.trailing_zeros() as usize + 1;
-            let earliest = self.buckets[bucket]
-                .iter()
-                .map(|&(at_ms, _)| at_ms)
-                .min()
-                .expect("an occupied bucket holds events");
+            let bucket = self.lowest_bucket()?;
+            let earliest = self.earliest[bucket];
             if earliest > limit_ms {
                 return None;
             }
             self.now_ms = earliest;
-            self.occupied &= !(1 << (bucket - 1));
-            let mut events = std::mem::take(&mut self.buckets[bucket]);
-            for (at_ms, event) in events.drain(..) {
-                self.place(at_ms, event);
-            }
-            // Hand the emptied vector back so that its capacity is reused, unless it is far
-            // larger than what is pending (a burst long past): memory follows the pending set.
-            if events.capacity() <= 2 * self.len + 1024 {
-                self.buckets[bucket] = events;
-            }
+            self.take(bucket);
         } else if self.now_ms > limit_ms {
             return None;
         }
         let event = self.due.pop_front().expect("refilled above");
         self.len -= 1;
         Some((self.now_ms, event))
+    }
+
+    /// Empties a bucket and places its events again, relative to the current clock.
+    fn take(&mut self, bucket: usize) {
+        let (level, digit) = (bucket / DIGITS, bucket % DIGITS);
+        self.earliest[bucket] = Millis::MAX;
+        self.occupied_digits[level] &= !(1 << digit);
+        if self.occupied_digits[level] == 0 {
+            self.occupied_levels &= !(1 << level);
+        }
+        let mut events = std::mem::take(&mut self.buckets[bucket]);
+        for (at_ms, event) in events.drain(..) {
+            self.place(at_ms, event);
+        }
+        // Hand the emptied vector back so that its capacity is reused, unless it is far larger
+        // than what is pending (a burst long past): memory follows the pending set.
+        if self.buckets[bucket].is_empty() && events.capacity() <= 2 * self.len + 1024 {
+            self.buckets[bucket] = events;
+        }
     }
 
     /// Moves the clock to `at_ms` with nothing popped; every pending event must be later.
@@ -130,31 +159,23 @@ impl<E> EventQueue<E> {
             self.peek_time().is_none_or(|next| next > at_ms),
             "an event before {at_ms} ms is pending"
         );
-        // Bucket positions are relative to the clock: lay every event out again. Equal-time
-        // groups move together and in order, as when a bucket is emptied.
-        self.occupied = 0;
+        // Buckets are relative to the clock: lay every event out again. Equal-time groups move
+        // together and in order, as when a bucket is emptied; a bucket refilled before its own
+        // turn only gets events that belong there, which its turn puts back.
         self.now_ms = at_ms;
-        for bucket in 1..BUCKETS {
-            let mut events = std::mem::take(&mut self.buckets[bucket]);
-            for (at, event) in events.drain(..) {
-                self.place(at, event);
-            }
-            if self.buckets[bucket].is_empty() {
-                self.buckets[bucket] = events;
+        for bucket in 0..LEVELS * DIGITS {
+            if !self.buckets[bucket].is_empty() {
+                self.take(bucket);
             }
         }
     }
 
-    /// The time of the earliest pending event. Scans one bucket: for checks, not the hot loop.
+    /// The time of the earliest pending event.
     pub fn peek_time(&self) -> Option<Millis> {
         if !self.due.is_empty() {
             return Some(self.now_ms);
         }
-        if self.occupied == 0 {
-            return None;
-        }
-        let bucket = self.occupied.trailing_zeros() as usize + 1;
-        self.buckets[bucket].iter().map(|&(at_ms, _)| at_ms).min()
+        self.lowest_bucket().map(|bucket| self.earliest[bucket])
     }
 
     /// Pending events.

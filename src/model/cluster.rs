@@ -46,7 +46,11 @@ pub(super) struct Node {
     pub pods: u32,
     /// The key the node has in its pool's scheduling set.
     pub load: u32,
-    pub empty_since_ms: Option<Millis>,
+    /// Set while the node has no pods: which time it became empty, counted per node. A
+    /// scale-down check carries the count it was scheduled for and is void if the node has had
+    /// pods since (a count keeps the event small, where a timestamp would not).
+    pub empty_since: Option<u32>,
+    pub times_emptied: u32,
     pub slots: Vec<Slot>,
     pub daemon: Daemon,
     pub sticky: Vec<StickyAddress>,
@@ -198,7 +202,8 @@ impl<'s> World<'s> {
             memory_used: 0,
             pods: 0,
             load: 0,
-            empty_since_ms: None,
+            empty_since: None,
+            times_emptied: 0,
             slots: vec![Slot::new(); instance.secondary_enis() as usize],
             daemon: Daemon {
                 config: self.current_config,
@@ -243,14 +248,18 @@ impl<'s> World<'s> {
         let n = &mut self.nodes[id.0 as usize];
         n.state = NodeState::Ready;
         n.load = n.load_key();
-        n.empty_since_ms = Some(now);
+        n.times_emptied += 1;
+        n.empty_since = Some(n.times_emptied);
+        let emptied = n.times_emptied;
         let (pool, position, load, room) = (n.pool, n.zone_position, n.load, n.room());
         self.pools[pool].booting -= 1;
         self.pools[pool].schedulable[position].insert(id, load, room);
         self.metrics.nodes_ready += 1;
         self.daemon_start(id);
-        self.queue
-            .schedule(now + SCALE_DOWN_EMPTY_MS, Event::NodeEmptyCheck(node, now));
+        self.queue.schedule(
+            now + SCALE_DOWN_EMPTY_MS,
+            Event::NodeEmptyCheck(node, emptied),
+        );
         self.request_scheduler_pass();
     }
 
@@ -274,13 +283,13 @@ impl<'s> World<'s> {
         self.free_nodes.push(id);
     }
 
-    pub(super) fn node_empty_check(&mut self, node: NodeRef, since: Millis) {
+    pub(super) fn node_empty_check(&mut self, node: NodeRef, since: u32) {
         let Some(id) = self.live_node(node) else {
             return;
         };
         let n = &self.nodes[id.0 as usize];
         let pool = &self.pools[n.pool];
-        if n.empty_since_ms == Some(since) && n.is_ready() && pool.nodes > pool.min_nodes {
+        if n.empty_since == Some(since) && n.is_ready() && pool.nodes > pool.min_nodes {
             self.remove_node(id);
         }
     }
@@ -313,7 +322,8 @@ impl<'s> World<'s> {
             };
             let zones = &self.scenario.nodepools[pool].zones;
             for (position, &zone) in zones.iter().enumerate() {
-                if let Some((load, id)) = self.pools[pool].schedulable[position].least_loaded(size) {
+                if let Some((load, id)) = self.pools[pool].schedulable[position].least_loaded(size)
+                {
                     let key = (state.zone_pods[zone], load, id);
                     if best.is_none_or(|b| key < b) {
                         best = Some(key);
@@ -333,7 +343,7 @@ impl<'s> World<'s> {
         n.cpu_used += cpu;
         n.memory_used += memory;
         n.pods += 1;
-        n.empty_since_ms = None;
+        n.empty_since = None;
         let zone = n.zone;
         self.update_load(node);
         self.workloads[workload].zone_pods[zone] += 1;
@@ -355,15 +365,17 @@ impl<'s> World<'s> {
         let zone = n.zone;
         let emptied = n.pods == 0;
         if emptied {
-            n.empty_since_ms = Some(now);
+            n.times_emptied += 1;
+            n.empty_since = Some(n.times_emptied);
         }
+        let times_emptied = n.times_emptied;
         self.update_load(node);
         self.workloads[workload].zone_pods[zone] -= 1;
         if emptied {
             let node_ref = self.node_ref(node);
             self.queue.schedule(
                 now + SCALE_DOWN_EMPTY_MS,
-                Event::NodeEmptyCheck(node_ref, now),
+                Event::NodeEmptyCheck(node_ref, times_emptied),
             );
         }
         self.request_scheduler_pass();

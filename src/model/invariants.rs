@@ -478,11 +478,10 @@ impl<'s> World<'s> {
                 node.memory_mib
             );
             ensure!(
-                (node.pods == 0) == node.empty_since_ms.is_some()
-                    || node.state == NodeState::Booting,
+                (node.pods == 0) == node.empty_since.is_some() || node.state == NodeState::Booting,
                 "{name}: {} pods but empty_since {:?}",
                 node.pods,
-                node.empty_since_ms
+                node.empty_since
             );
             let daemon = &node.daemon;
             ensure!(

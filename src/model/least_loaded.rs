@@ -183,16 +183,24 @@ impl LeastLoaded {
     /// (`room` gives each indexed node's room). For the invariant checker.
     pub fn inconsistency(&self, room: impl Fn(NodeId) -> Room) -> Option<String> {
         for (size, tree) in self.trees.iter().enumerate() {
-            if let Some(at) = (1..self.leaves).find(|&at| tree[at] != tree[2 * at].min(tree[2 * at + 1])) {
-                return Some(format!("size {size}: inner entry {at} is not the smallest below it"));
+            if let Some(at) =
+                (1..self.leaves).find(|&at| tree[at] != tree[2 * at].min(tree[2 * at + 1]))
+            {
+                return Some(format!(
+                    "size {size}: inner entry {at} is not the smallest below it"
+                ));
             }
-            let filled = (self.leaves..2 * self.leaves).filter(|&at| tree[at] != EMPTY).count();
+            let filled = (self.leaves..2 * self.leaves)
+                .filter(|&at| tree[at] != EMPTY)
+                .count();
             let fitting = (0..self.leaf_of.len())
                 .filter(|&id| self.leaf_of[id] != u32::MAX)
                 .filter(|&id| room(NodeId(id as u32)).fits(self.sizes[size]))
                 .count();
             if filled != fitting {
-                return Some(format!("size {size}: {filled} leaves filled, {fitting} nodes fit"));
+                return Some(format!(
+                    "size {size}: {filled} leaves filled, {fitting} nodes fit"
+                ));
             }
         }
         for (id, &leaf) in self.leaf_of.iter().enumerate() {

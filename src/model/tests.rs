@@ -571,3 +571,14 @@ fn node_launches_fail_when_the_node_vswitch_is_full() {
     assert_eq!(last(&result.samples.nodes), 4);
     assert_eq!(result.vswitches[1].full_at_ms, Some(0));
 }
+
+// The queue moves each event a few times on its way out (see engine/queue.rs); an event that
+// grew past two words would cost every one of those moves.
+#[test]
+fn events_stay_two_words() {
+    assert!(
+        std::mem::size_of::<Event>() <= 16,
+        "{}",
+        std::mem::size_of::<Event>()
+    );
+}
