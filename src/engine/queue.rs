@@ -1,15 +1,16 @@
 //! The pending-event set: a radix heap keyed by time, first-in first-out within a millisecond.
 //!
 //! Simulated time only moves forward, so the queue can be *monotone*: every key is at least the
-//! last one popped (`now`). A radix heap exploits that. Times are read as 16 hex digits; an
-//! event waits in the bucket named by the highest digit in which its time differs from `now`
-//! (its *level*) and by its own value of that digit; events due exactly now wait in `due`.
-//! Pushing is O(1). When `due` runs dry, the lowest non-empty bucket is emptied: its earliest
-//! time becomes `now` and its events drop to lower levels. An event moves at most once per
-//! level, so about log16 of its delay times (six for a two-hour job), while a binary heap pays
-//! ~log2(n) sift steps with unpredictable branches on every pop. With the many far-future
-//! events of a run (pool loops, job ends, scale-down checks) that is several times cheaper; see
-//! `planner bench`, which measures both.
+//! last one popped (`now`). A radix heap exploits that. An event due within the same 4 096 ms
+//! block as `now` goes straight into the *wheel*, one bucket per millisecond. A later one waits
+//! in an upper bucket named by the highest 6-bit digit in which its time differs from `now`
+//! (its level) and by its own value of that digit. Events due exactly now wait in `due`.
+//! Pushing is O(1). When `due` runs dry, the earliest wheel bucket simply becomes `due`; if the
+//! wheel is empty, the lowest upper bucket is emptied: its earliest time becomes `now` and its
+//! events drop to the wheel or lower levels. So an event is moved once per level it starts
+//! above the wheel: none for the gather delays and API calls of a few seconds, one for a pool
+//! loop's two to four minutes, two for a job's hour. A binary heap instead pays ~log2(n) sift
+//! steps with unpredictable branches on every pop; `planner bench` measures both.
 //!
 //! Order is a pure function of the schedule calls: events due at the same millisecond come out
 //! in the order they were scheduled, with no sequence number stored. Events of equal time always
@@ -17,45 +18,62 @@
 //! bucket moves each equal-time group, in order, into a bucket that held none of that time. So
 //! every group stays in scheduling order, and `due` with it.
 
-use std::collections::VecDeque;
+use std::num::NonZeroU64;
 
 use crate::scenario::Millis;
 
-/// Bits per digit, and digits per time.
+/// The wheel: one bucket per millisecond of the current 4 096 ms block.
+const WHEEL_BITS: u32 = 12;
+const WHEEL: usize = 1 << WHEEL_BITS;
+const WHEEL_WORDS: usize = WHEEL / 64;
+/// Upper levels: 6-bit digits above the wheel.
 const DIGIT_BITS: u32 = 6;
 const DIGITS: usize = 1 << DIGIT_BITS;
-const LEVELS: usize = Millis::BITS.div_ceil(DIGIT_BITS) as usize;
+const LEVELS: usize = (Millis::BITS - WHEEL_BITS).div_ceil(DIGIT_BITS) as usize;
+const BUCKETS: usize = LEVELS * DIGITS;
+
+type Bucket<E> = Vec<(Millis, E)>;
 
 /// A monotone min-queue of events keyed by time, FIFO among equal times.
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    /// Events due at `now_ms`, in scheduling order.
-    due: VecDeque<E>,
-    /// Bucket `level * DIGITS + digit`.
-    buckets: Vec<Vec<(Millis, E)>>,
-    /// The earliest time in each bucket (`Millis::MAX` when empty).
-    earliest: Vec<Millis>,
-    /// Per level, bit `digit` is set when that bucket holds events; bit `level` of
+    /// Events due at `now_ms`, in scheduling order, from `due_head` on.
+    due: Bucket<E>,
+    due_head: usize,
+    /// Wheel bucket `t % WHEEL` holds the events due at `t`, for `t` in now's block; bit `i` of
+    /// `wheel_words[w]` is set when bucket `64 w + i` holds events, bit `w` of `wheel_summary`
+    /// when any of word `w` does.
+    wheel: Box<[Bucket<E>; WHEEL]>,
+    wheel_words: [u64; WHEEL_WORDS],
+    wheel_summary: u64,
+    /// Upper bucket `level * DIGITS + digit`, with the earliest time in each (`Millis::MAX`
+    /// when empty). Per level, bit `digit` is set when that bucket holds events; bit `level` of
     /// `occupied_levels` when any bucket of the level does.
+    upper: Box<[Bucket<E>; BUCKETS]>,
+    earliest: Box<[Millis; BUCKETS]>,
     occupied_digits: [u64; LEVELS],
     occupied_levels: u64,
     len: usize,
     now_ms: Millis,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// An empty queue at time 0.
     pub fn new() -> Self {
         EventQueue {
-            due: VecDeque::new(),
-            buckets: (0..LEVELS * DIGITS).map(|_| Vec::new()).collect(),
-            earliest: vec![Millis::MAX; LEVELS * DIGITS],
+            due: Vec::new(),
+            due_head: 0,
+            wheel: Box::new(std::array::from_fn(|_| Vec::new())),
+            wheel_words: [0; WHEEL_WORDS],
+            wheel_summary: 0,
+            upper: Box::new(std::array::from_fn(|_| Vec::new())),
+            earliest: Box::new([Millis::MAX; BUCKETS]),
             occupied_digits: [0; LEVELS],
             occupied_levels: 0,
             len: 0,
@@ -84,29 +102,56 @@ impl<E> EventQueue<E> {
         self.schedule(self.now_ms.saturating_add(delay_ms), event);
     }
 
+    #[inline]
     fn place(&mut self, at_ms: Millis, event: E) {
-        let differing = at_ms ^ self.now_ms;
-        if differing == 0 {
-            self.due.push_back(event);
+        let Some(differing) = NonZeroU64::new(at_ms ^ self.now_ms) else {
+            self.due.push((at_ms, event));
+            return;
+        };
+        let highest = Millis::BITS - 1 - differing.leading_zeros();
+        if highest < WHEEL_BITS {
+            let slot = at_ms as usize % WHEEL;
+            self.wheel[slot].push((at_ms, event));
+            self.wheel_words[slot / 64] |= 1 << (slot % 64);
+            self.wheel_summary |= 1 << (slot / 64);
             return;
         }
-        let level = (Millis::BITS - 1 - differing.leading_zeros()) / DIGIT_BITS;
-        let digit = (at_ms >> (level * DIGIT_BITS)) as usize & (DIGITS - 1);
+        let level = (highest - WHEEL_BITS) / DIGIT_BITS;
+        let shift = WHEEL_BITS + level * DIGIT_BITS;
+        let digit = (at_ms >> shift) as usize % DIGITS;
         let bucket = level as usize * DIGITS + digit;
-        self.buckets[bucket].push((at_ms, event));
+        self.upper[bucket].push((at_ms, event));
         self.earliest[bucket] = self.earliest[bucket].min(at_ms);
         self.occupied_digits[level as usize] |= 1 << digit;
         self.occupied_levels |= 1 << level;
     }
 
-    /// The lowest non-empty bucket: it holds the earliest pending time.
-    fn lowest_bucket(&self) -> Option<usize> {
+    /// The earliest wheel bucket, if any.
+    fn first_wheel_slot(&self) -> Option<usize> {
+        if self.wheel_summary == 0 {
+            return None;
+        }
+        let word = self.wheel_summary.trailing_zeros() as usize;
+        Some(word * 64 + self.wheel_words[word].trailing_zeros() as usize)
+    }
+
+    /// The time a wheel bucket stands for.
+    fn wheel_time(&self, slot: usize) -> Millis {
+        (self.now_ms & !(WHEEL as Millis - 1)) | slot as Millis
+    }
+
+    /// The lowest non-empty upper bucket: it holds the earliest time above the wheel.
+    fn lowest_upper(&self) -> Option<usize> {
         if self.occupied_levels == 0 {
             return None;
         }
         let level = self.occupied_levels.trailing_zeros() as usize;
         let digit = self.occupied_digits[level].trailing_zeros() as usize;
         Some(level * DIGITS + digit)
+    }
+
+    fn due_is_empty(&self) -> bool {
+        self.due_head == self.due.len()
     }
 
     /// Removes the earliest event and advances the clock to it.
@@ -117,38 +162,58 @@ impl<E> EventQueue<E> {
     /// Removes the earliest event if it is due no later than `limit_ms`, advancing the clock to
     /// it; otherwise leaves the queue and the clock as they are.
     pub fn pop_through(&mut self, limit_ms: Millis) -> Option<(Millis, E)> {
-        if self.due.is_empty() {
-            let bucket = self.lowest_bucket()?;
-            let earliest = self.earliest[bucket];
-            if earliest > limit_ms {
-                return None;
+        if self.due_is_empty() {
+            if let Some(slot) = self.first_wheel_slot() {
+                let at_ms = self.wheel_time(slot);
+                if at_ms > limit_ms {
+                    return None;
+                }
+                self.now_ms = at_ms;
+                self.due.clear();
+                self.due_head = 0;
+                // One time only, now's: the bucket is `due` as it stands.
+                std::mem::swap(&mut self.due, &mut self.wheel[slot]);
+                self.wheel_words[slot / 64] &= !(1 << (slot % 64));
+                if self.wheel_words[slot / 64] == 0 {
+                    self.wheel_summary &= !(1 << (slot / 64));
+                }
+            } else {
+                let bucket = self.lowest_upper()?;
+                let earliest = self.earliest[bucket];
+                if earliest > limit_ms {
+                    return None;
+                }
+                self.now_ms = earliest;
+                self.due.clear();
+                self.due_head = 0;
+                self.take_upper(bucket);
             }
-            self.now_ms = earliest;
-            self.take(bucket);
         } else if self.now_ms > limit_ms {
             return None;
         }
-        let event = self.due.pop_front().expect("refilled above");
+        let (at_ms, event) = self.due[self.due_head];
+        self.due_head += 1;
         self.len -= 1;
-        Some((self.now_ms, event))
+        Some((at_ms, event))
     }
 
-    /// Empties a bucket and places its events again, relative to the current clock.
-    fn take(&mut self, bucket: usize) {
+    /// Empties an upper bucket into `due`, the wheel and lower levels, relative to the clock.
+    fn take_upper(&mut self, bucket: usize) {
         let (level, digit) = (bucket / DIGITS, bucket % DIGITS);
         self.earliest[bucket] = Millis::MAX;
         self.occupied_digits[level] &= !(1 << digit);
         if self.occupied_digits[level] == 0 {
             self.occupied_levels &= !(1 << level);
         }
-        let mut events = std::mem::take(&mut self.buckets[bucket]);
-        for (at_ms, event) in events.drain(..) {
+        let mut events = std::mem::take(&mut self.upper[bucket]);
+        for &(at_ms, event) in &events {
             self.place(at_ms, event);
         }
+        events.clear();
         // Hand the emptied vector back so that its capacity is reused, unless it is far larger
         // than what is pending (a burst long past): memory follows the pending set.
-        if self.buckets[bucket].is_empty() && events.capacity() <= 2 * self.len + 1024 {
-            self.buckets[bucket] = events;
+        if self.upper[bucket].is_empty() && events.capacity() <= 2 * self.len + 1024 {
+            self.upper[bucket] = events;
         }
     }
 
@@ -159,23 +224,36 @@ impl<E> EventQueue<E> {
             self.peek_time().is_none_or(|next| next > at_ms),
             "an event before {at_ms} ms is pending"
         );
-        // Buckets are relative to the clock: lay every event out again. Equal-time groups move
-        // together and in order, as when a bucket is emptied; a bucket refilled before its own
-        // turn only gets events that belong there, which its turn puts back.
+        // Buckets are relative to the clock: lay every event out again, earliest bucket first
+        // so that equal-time groups keep their order (they move whole, as when a bucket is
+        // emptied). A bucket refilled before its own turn only gets events that belong there.
+        let mut pending: Bucket<E> = Vec::with_capacity(self.len);
+        for slot in 0..WHEEL {
+            pending.append(&mut self.wheel[slot]);
+        }
+        for bucket in 0..BUCKETS {
+            pending.append(&mut self.upper[bucket]);
+        }
+        self.wheel_words = [0; WHEEL_WORDS];
+        self.wheel_summary = 0;
+        self.earliest.fill(Millis::MAX);
+        self.occupied_digits = [0; LEVELS];
+        self.occupied_levels = 0;
         self.now_ms = at_ms;
-        for bucket in 0..LEVELS * DIGITS {
-            if !self.buckets[bucket].is_empty() {
-                self.take(bucket);
-            }
+        for &(at, event) in &pending {
+            self.place(at, event);
         }
     }
 
     /// The time of the earliest pending event.
     pub fn peek_time(&self) -> Option<Millis> {
-        if !self.due.is_empty() {
+        if !self.due_is_empty() {
             return Some(self.now_ms);
         }
-        self.lowest_bucket().map(|bucket| self.earliest[bucket])
+        if let Some(slot) = self.first_wheel_slot() {
+            return Some(self.wheel_time(slot));
+        }
+        self.lowest_upper().map(|bucket| self.earliest[bucket])
     }
 
     /// Pending events.

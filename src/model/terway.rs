@@ -260,6 +260,19 @@ struct SlotOrder {
     len: usize,
 }
 
+/// A slot's place in policy order as one integer, lower first: (`Local.Priority`, highest or
+/// lowest first, then the slot index). Priorities lie in -100..=50 + addresses, far inside the
+/// 24 bits the rank gets.
+fn slot_rank(slot: &Slot, index: usize, highest_first: bool) -> u32 {
+    let priority = slot.priority() + (1 << 22);
+    let rank = if highest_first {
+        (1 << 23) - priority
+    } else {
+        priority
+    };
+    ((rank as u32) << 8) | index as u32
+}
+
 impl<'s> World<'s> {
     /// Starts (or restarts) the node's daemon: reads the current `eni-config`, keeps attached
     /// ENIs, forgets caches, inhibits, rate limits and queues; the pool loop runs at once.
@@ -398,41 +411,56 @@ impl<'s> World<'s> {
         self.cni_failed(id, CniFailure::NoAddress(None));
     }
 
-    /// `Manager.Allocate`: offer the request to each enabled slot in policy order.
+    /// `Manager.Allocate`: offer the request to each enabled slot in policy order. The first
+    /// slot in that order that can serve it wins, so one pass keeping the lowest-ranked taker
+    /// gives the same answer as sorting first (and this runs for every pod).
     fn allocate(&mut self, node: NodeId, request: Request) -> Placement {
         let now = self.now();
-        let order = self.slot_order(node, false);
+        let n = &self.nodes[node.0 as usize];
+        let config = &self.scenario.terway_configs[n.daemon.config];
+        let highest_first = config.eni_selection == EniSelection::MostIps;
+        let cap = n.ipv4_per_eni;
+        // (rank, slot, whether it hands over an idle address)
+        let mut chosen: Option<(u32, usize, bool)> = None;
         let mut inhibited = false;
-        for &slot_index in &order.slots[..order.len] {
-            let slot_index = slot_index as usize;
-            let n = &self.nodes[node.0 as usize];
-            let cap = n.ipv4_per_eni;
-            let slot = &n.slots[slot_index];
+        for (index, slot) in n.slots.iter().enumerate() {
             if !slot.enabled || slot.status == SlotStatus::Deleting {
                 continue;
             }
             // Top-up requests want a new address; an idle one would not grow the pool.
-            if request.pod.is_some() && slot.status == SlotStatus::InUse && slot.idle > 0 {
+            let takes_idle =
+                request.pod.is_some() && slot.status == SlotStatus::InUse && slot.idle > 0;
+            if !takes_idle {
+                if slot.ips + slot.queue.len() as u32 >= cap {
+                    continue;
+                }
+                if slot.inhibit_until_ms > now {
+                    inhibited = true;
+                    continue;
+                }
+            }
+            let rank = slot_rank(slot, index, highest_first);
+            if chosen.is_none_or(|(best, _, _)| rank < best) {
+                chosen = Some((rank, index, takes_idle));
+            }
+        }
+        match chosen {
+            Some((_, slot_index, true)) => {
                 let holds_primary = self.take_idle(node, slot_index);
-                return Placement::Bound {
+                Placement::Bound {
                     slot: slot_index,
                     holds_primary,
-                };
+                }
             }
-            if slot.ips + slot.queue.len() as u32 >= cap {
-                continue;
+            Some((_, slot_index, false)) => {
+                self.nodes[node.0 as usize].slots[slot_index]
+                    .queue
+                    .push_back(request);
+                self.kick(node, slot_index);
+                Placement::Queued
             }
-            if slot.inhibit_until_ms > now {
-                inhibited = true;
-                continue;
-            }
-            self.nodes[node.0 as usize].slots[slot_index]
-                .queue
-                .push_back(request);
-            self.kick(node, slot_index);
-            return Placement::Queued;
+            None => Placement::Refused { inhibited },
         }
-        Placement::Refused { inhibited }
     }
 
     /// Slots sorted by `Local.Priority`: `most_ips` highest first, `least_ips` lowest first;
@@ -441,26 +469,18 @@ impl<'s> World<'s> {
         let n = &self.nodes[node.0 as usize];
         let config = &self.scenario.terway_configs[n.daemon.config];
         let highest_first = (config.eni_selection == EniSelection::MostIps) != for_disposal;
-        // One integer per slot, (rank, index), so the sort compares plain keys; priorities lie
-        // in -100..=50 + addresses, far inside the 24 bits the rank gets.
-        let mut keys = [0u32; 64];
+        let mut ranks = [0u32; 64];
         let len = n.slots.len();
-        for (index, (key, slot)) in keys.iter_mut().zip(&n.slots).enumerate() {
-            let priority = slot.priority() + (1 << 22);
-            let rank = if highest_first {
-                (1 << 23) - priority
-            } else {
-                priority
-            };
-            *key = ((rank as u32) << 8) | index as u32;
+        for (index, (rank, slot)) in ranks.iter_mut().zip(&n.slots).enumerate() {
+            *rank = slot_rank(slot, index, highest_first);
         }
-        keys[..len].sort_unstable();
+        ranks[..len].sort_unstable();
         let mut order = SlotOrder {
             slots: [0; 64],
             len,
         };
-        for (entry, key) in order.slots.iter_mut().zip(&keys[..len]) {
-            *entry = (*key & 0xFF) as u8;
+        for (entry, rank) in order.slots.iter_mut().zip(&ranks[..len]) {
+            *entry = (*rank & 0xFF) as u8;
         }
         order
     }
