@@ -91,10 +91,8 @@ pub(super) struct Pool {
     pub max_nodes: u32,
     /// Nodes per entry of the pool's zone list.
     pub zone_nodes: Vec<u32>,
-    /// Ready nodes per zone, indexed for the scheduler by pod size.
+    /// Ready nodes per zone, indexed for the scheduler.
     pub schedulable: Vec<LeastLoaded>,
-    /// Per workload, the index of its pod size in `schedulable` (if it may run here).
-    pub size_of_workload: Vec<Option<usize>>,
     pub launch_failures: u32,
     /// After a failed scale-up the autoscaler leaves the pool alone until then (its node-group
     /// backoff: 5 minutes, doubling to 30).
@@ -122,34 +120,14 @@ impl<'s> World<'s> {
 
     /// Creates the pools with their initial nodes, Ready at time 0.
     pub(super) fn init_pools(&mut self) {
-        for (pool, spec) in self.scenario.nodepools.iter().enumerate() {
-            let mut sizes: Vec<PodSize> = Vec::new();
-            let size_of_workload = self
-                .scenario
-                .workloads
-                .iter()
-                .map(|workload| {
-                    if workload.nodepool.is_some_and(|own| own != pool) {
-                        return None;
-                    }
-                    let size = PodSize {
-                        cpu_millis: u64::from(workload.cpu_millis),
-                        memory_mib: workload.memory_mib,
-                    };
-                    Some(sizes.iter().position(|&s| s == size).unwrap_or_else(|| {
-                        sizes.push(size);
-                        sizes.len() - 1
-                    }))
-                })
-                .collect();
+        for spec in &self.scenario.nodepools {
             self.pools.push(Pool {
                 nodes: 0,
                 booting: 0,
                 min_nodes: spec.min_nodes,
                 max_nodes: spec.max_nodes,
                 zone_nodes: vec![0; spec.zones.len()],
-                schedulable: vec![LeastLoaded::new(sizes); spec.zones.len()],
-                size_of_workload,
+                schedulable: vec![LeastLoaded::default(); spec.zones.len()],
                 launch_failures: 0,
                 backoff_until_ms: 0,
                 backoff_ms: 0,
@@ -315,11 +293,12 @@ impl<'s> World<'s> {
             Some(pool) => pool..pool + 1,
             None => 0..self.pools.len(),
         };
+        let size = PodSize {
+            cpu_millis: u64::from(spec.cpu_millis),
+            memory_mib: spec.memory_mib,
+        };
         let mut best: Option<(u32, u32, NodeId)> = None;
         for pool in pools {
-            let Some(size) = self.pools[pool].size_of_workload[workload] else {
-                continue;
-            };
             let zones = &self.scenario.nodepools[pool].zones;
             for (position, &zone) in zones.iter().enumerate() {
                 if let Some((load, id)) = self.pools[pool].schedulable[position].least_loaded(size)

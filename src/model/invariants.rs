@@ -782,7 +782,10 @@ impl<'s> World<'s> {
                 pool_zone_nodes[index]
             );
             for (position, set) in pool.schedulable.iter().enumerate() {
-                if let Some(problem) = set.inconsistency(|id| self.nodes[id.0 as usize].room()) {
+                if let Some(problem) = set.inconsistency(
+                    |id| self.nodes[id.0 as usize].load,
+                    |id| self.nodes[id.0 as usize].room(),
+                ) {
                     return Err(format!(
                         "node pool {name}: scheduling index of zone position {position}: {problem}"
                     ));

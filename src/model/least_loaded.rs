@@ -1,18 +1,17 @@
-//! The scheduler's index of one node pool's Ready nodes in one zone: for each pod size that may
-//! run there, the least-loaded node (lowest (load, node id)) with room for a pod of that size.
+//! The scheduler's index of one node pool's Ready nodes in one zone: the least-loaded node
+//! (lowest (load, node id)) with room for a given pod.
 //!
 //! kube-scheduler filters the nodes a pod fits, then scores them; `LeastAllocated` prefers the
 //! emptiest. Every bind and unbind changes one node's load and room, so this is updated twice per
-//! pod, and read once per pod. One tournament tree per pod size serves both: a leaf holds the
-//! node's key if a pod of that size fits it and nothing otherwise, and each inner entry holds the
-//! smallest key below it. An update rewrites one path of plain integers per size (no allocation,
-//! no rebalancing), and the answer is the root. A zone where nothing fits answers at once too,
-//! which matters while pods wait for the autoscaler and every scheduler pass asks again.
+//! pod and read once per pod. A tournament tree serves both: each leaf holds one node's key and
+//! room, each inner entry the smallest key and the largest room of each kind below it. An update
+//! rewrites one path of plain integers (no allocation, no rebalancing). A query checks the
+//! least-loaded node first (it nearly always fits); otherwise it descends, smaller key first,
+//! skipping subtrees where no node has enough CPU, memory or pod slots, or whose smallest key is
+//! already beaten. A zone where nothing fits answers at the root, which matters while pods wait
+//! for the autoscaler and every scheduler pass asks again.
 
 use super::NodeId;
-
-/// A leaf with no node, or with a node that has no room for the size.
-const EMPTY: u64 = u64::MAX;
 
 /// A pod's requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,25 +28,61 @@ pub(super) struct Room {
     pub pods: u32,
 }
 
-impl Room {
-    fn fits(self, size: PodSize) -> bool {
-        self.pods > 0 && size.cpu_millis <= self.cpu_millis && size.memory_mib <= self.memory_mib
+/// A subtree: its smallest key (`u64::MAX` if it has no node) and the most room of each kind
+/// any one of its nodes has. For a leaf, the room is the node's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    key: u64,
+    cpu_millis: u32,
+    memory_mib: u32,
+    pods: u32,
+}
+
+const EMPTY: Entry = Entry {
+    key: u64::MAX,
+    cpu_millis: 0,
+    memory_mib: 0,
+    pods: 0,
+};
+
+impl Entry {
+    fn leaf(key: u64, room: Room) -> Self {
+        let narrow = |value: u64| u32::try_from(value).unwrap_or(u32::MAX);
+        Entry {
+            key,
+            cpu_millis: narrow(room.cpu_millis),
+            memory_mib: narrow(room.memory_mib),
+            pods: room.pods,
+        }
+    }
+
+    fn combine(a: Entry, b: Entry) -> Entry {
+        Entry {
+            key: a.key.min(b.key),
+            cpu_millis: a.cpu_millis.max(b.cpu_millis),
+            memory_mib: a.memory_mib.max(b.memory_mib),
+            pods: a.pods.max(b.pods),
+        }
+    }
+
+    /// For a leaf: the pod fits. For a subtree: it may fit some node (each kind of room is
+    /// there, perhaps on different nodes).
+    fn may_fit(self, size: PodSize) -> bool {
+        self.pods > 0
+            && size.cpu_millis <= u64::from(self.cpu_millis)
+            && size.memory_mib <= u64::from(self.memory_mib)
     }
 }
 
-/// Ready nodes of one pool and zone, by (load, id), per pod size.
-#[derive(Debug, Clone)]
+/// Ready nodes of one pool and zone, by (load, id), with their room.
+#[derive(Debug, Clone, Default)]
 pub(super) struct LeastLoaded {
-    sizes: Vec<PodSize>,
-    /// Per size: `tree[1]` is the root, leaves are `tree[leaves..2 * leaves]`; each entry is
-    /// the smallest key of its subtree, `EMPTY` if none. Keys are `load << 32 | id`. All trees
-    /// put a node at the same leaf.
-    trees: Vec<Vec<u64>>,
+    /// `tree[1]` is the root, leaves are `tree[leaves..2 * leaves]`.
+    tree: Vec<Entry>,
     leaves: usize,
-    /// Per node id: its leaf and key (`u32::MAX` and `EMPTY` when the node is not here).
+    /// Leaf of each node, by node id; `u32::MAX` when the node is not here.
     leaf_of: Vec<u32>,
-    key_of: Vec<u64>,
-    /// Leaves without a node, reused before the trees grow.
+    /// Leaves without a node, reused before the tree grows.
     free_leaves: Vec<u32>,
     len: usize,
 }
@@ -61,19 +96,6 @@ fn unkey(key: u64) -> (u32, NodeId) {
 }
 
 impl LeastLoaded {
-    /// An empty index answering for these pod sizes (by their position).
-    pub fn new(sizes: Vec<PodSize>) -> Self {
-        LeastLoaded {
-            trees: vec![Vec::new(); sizes.len()],
-            sizes,
-            leaves: 0,
-            leaf_of: Vec::new(),
-            key_of: Vec::new(),
-            free_leaves: Vec::new(),
-            len: 0,
-        }
-    }
-
     /// Nodes in the index.
     pub fn len(&self) -> usize {
         self.len
@@ -81,7 +103,8 @@ impl LeastLoaded {
 
     /// Whether the node is here under this load.
     pub fn contains(&self, load: u32, id: NodeId) -> bool {
-        self.key_of.get(id.0 as usize) == Some(&key(load, id))
+        self.leaf(id)
+            .is_some_and(|leaf| self.tree[self.leaves + leaf].key == key(load, id))
     }
 
     fn leaf(&self, id: NodeId) -> Option<usize> {
@@ -101,55 +124,39 @@ impl LeastLoaded {
         let index = id.0 as usize;
         if self.leaf_of.len() <= index {
             self.leaf_of.resize(index + 1, u32::MAX);
-            self.key_of.resize(index + 1, EMPTY);
         }
         self.leaf_of[index] = leaf;
         self.len += 1;
-        self.update(id, load, room);
+        self.set(leaf as usize, Entry::leaf(key(load, id), room));
     }
 
     /// Removes a node that is here.
     pub fn remove(&mut self, id: NodeId) {
         let leaf = self.leaf(id).expect("only indexed nodes are removed");
         self.leaf_of[id.0 as usize] = u32::MAX;
-        self.key_of[id.0 as usize] = EMPTY;
         self.free_leaves.push(leaf as u32);
         self.len -= 1;
-        for size in 0..self.sizes.len() {
-            self.set(size, leaf, EMPTY);
-        }
+        self.set(leaf, EMPTY);
     }
 
     /// Gives a node that is here its new load and room.
     pub fn update(&mut self, id: NodeId, load: u32, room: Room) {
         let leaf = self.leaf(id).expect("only indexed nodes are updated");
-        let key = key(load, id);
-        self.key_of[id.0 as usize] = key;
-        for size in 0..self.sizes.len() {
-            let value = if room.fits(self.sizes[size]) {
-                key
-            } else {
-                EMPTY
-            };
-            self.set(size, leaf, value);
-        }
+        self.set(leaf, Entry::leaf(key(load, id), room));
     }
 
-    fn set(&mut self, size: usize, leaf: usize, value: u64) {
-        let tree = &mut self.trees[size];
+    fn set(&mut self, leaf: usize, entry: Entry) {
+        let tree = &mut self.tree;
         let mut at = self.leaves + leaf;
-        if tree[at] == value {
-            return;
-        }
-        tree[at] = value;
+        tree[at] = entry;
         while at > 1 {
             at /= 2;
-            let smallest = tree[2 * at].min(tree[2 * at + 1]);
-            if tree[at] == smallest {
+            let combined = Entry::combine(tree[2 * at], tree[2 * at + 1]);
+            if tree[at] == combined {
                 // Everything above already agrees.
                 break;
             }
-            tree[at] = smallest;
+            tree[at] = combined;
         }
     }
 
@@ -157,66 +164,84 @@ impl LeastLoaded {
     fn grow(&mut self) {
         let old = self.leaves;
         let leaves = (old * 2).max(8);
-        for tree in &mut self.trees {
-            let mut grown = vec![EMPTY; 2 * leaves];
-            if old > 0 {
-                grown[leaves..leaves + old].copy_from_slice(&tree[old..2 * old]);
-            }
-            for at in (1..leaves).rev() {
-                grown[at] = grown[2 * at].min(grown[2 * at + 1]);
-            }
-            *tree = grown;
+        let mut tree = vec![EMPTY; 2 * leaves];
+        if old > 0 {
+            tree[leaves..leaves + old].copy_from_slice(&self.tree[old..2 * old]);
         }
+        for at in (1..leaves).rev() {
+            tree[at] = Entry::combine(tree[2 * at], tree[2 * at + 1]);
+        }
+        self.tree = tree;
         self.leaves = leaves;
         // Lower leaves are handed out first: `pop` takes from the end.
         self.free_leaves.extend((old as u32..leaves as u32).rev());
     }
 
-    /// The least-loaded node (then lowest id) with room for a pod of size number `size`.
-    pub fn least_loaded(&self, size: usize) -> Option<(u32, NodeId)> {
-        let root = *self.trees[size].get(1)?;
-        (root != EMPTY).then(|| unkey(root))
+    /// The least-loaded node (then lowest id) with room for a pod of this size.
+    pub fn least_loaded(&self, size: PodSize) -> Option<(u32, NodeId)> {
+        let root = *self.tree.get(1)?;
+        if !root.may_fit(size) {
+            return None;
+        }
+        // The least-loaded node itself, nearly always the answer.
+        let (_, first) = unkey(root.key);
+        let leaf = self
+            .leaf(first)
+            .expect("the root's key names an indexed node");
+        if self.tree[self.leaves + leaf].may_fit(size) {
+            return Some(unkey(root.key));
+        }
+        let mut best = u64::MAX;
+        self.search(1, size, &mut best);
+        (best != u64::MAX).then(|| unkey(best))
     }
 
-    /// What is wrong with the index, if anything: every inner entry must be the smallest key
-    /// below it, and every node's leaf must hold its key exactly for the sizes it has room for
-    /// (`room` gives each indexed node's room). For the invariant checker.
-    pub fn inconsistency(&self, room: impl Fn(NodeId) -> Room) -> Option<String> {
-        for (size, tree) in self.trees.iter().enumerate() {
-            if let Some(at) =
-                (1..self.leaves).find(|&at| tree[at] != tree[2 * at].min(tree[2 * at + 1]))
-            {
-                return Some(format!(
-                    "size {size}: inner entry {at} is not the smallest below it"
-                ));
-            }
-            let filled = (self.leaves..2 * self.leaves)
-                .filter(|&at| tree[at] != EMPTY)
-                .count();
-            let fitting = (0..self.leaf_of.len())
-                .filter(|&id| self.leaf_of[id] != u32::MAX)
-                .filter(|&id| room(NodeId(id as u32)).fits(self.sizes[size]))
-                .count();
-            if filled != fitting {
-                return Some(format!(
-                    "size {size}: {filled} leaves filled, {fitting} nodes fit"
-                ));
-            }
+    fn search(&self, at: usize, size: PodSize, best: &mut u64) {
+        let entry = self.tree[at];
+        if entry.key >= *best || !entry.may_fit(size) {
+            return;
+        }
+        if at >= self.leaves {
+            *best = entry.key;
+            return;
+        }
+        let (left, right) = (2 * at, 2 * at + 1);
+        let (first, second) = if self.tree[left].key <= self.tree[right].key {
+            (left, right)
+        } else {
+            (right, left)
+        };
+        self.search(first, size, best);
+        self.search(second, size, best);
+    }
+
+    /// What is wrong with the index, if anything: every inner entry must combine its children,
+    /// and every indexed node's leaf must hold its key and room (`room` gives each indexed
+    /// node's room, `load` its load). For the invariant checker.
+    pub fn inconsistency(
+        &self,
+        load: impl Fn(NodeId) -> u32,
+        room: impl Fn(NodeId) -> Room,
+    ) -> Option<String> {
+        if let Some(at) = (1..self.leaves)
+            .find(|&at| self.tree[at] != Entry::combine(self.tree[2 * at], self.tree[2 * at + 1]))
+        {
+            return Some(format!("inner entry {at} does not combine its children"));
+        }
+        let filled = (self.leaves..2 * self.leaves)
+            .filter(|&at| self.tree[at] != EMPTY)
+            .count();
+        if filled != self.len {
+            return Some(format!("{filled} leaves filled for {} nodes", self.len));
         }
         for (id, &leaf) in self.leaf_of.iter().enumerate() {
             if leaf == u32::MAX {
                 continue;
             }
             let id = NodeId(id as u32);
-            for (size, tree) in self.trees.iter().enumerate() {
-                let expected = if room(id).fits(self.sizes[size]) {
-                    self.key_of[id.0 as usize]
-                } else {
-                    EMPTY
-                };
-                if tree[self.leaves + leaf as usize] != expected {
-                    return Some(format!("size {size}: node {} has a stale leaf", id.0));
-                }
+            let expected = Entry::leaf(key(load(id), id), room(id));
+            if self.tree[self.leaves + leaf as usize] != expected {
+                return Some(format!("node {} has a stale leaf", id.0));
             }
         }
         None
@@ -237,8 +262,14 @@ mod tests {
         memory_mib: 1024,
     };
 
+    fn fits(room: Room, size: PodSize) -> bool {
+        room.pods > 0 && size.cpu_millis <= room.cpu_millis && size.memory_mib <= room.memory_mib
+    }
+
     // Seeded random inserts, removes and updates against a plain list scanned in full: the
-    // answer must be the lowest (load, id) among the nodes the size fits.
+    // answer must be the lowest (load, id) among the nodes the pod fits. Rooms are drawn so
+    // that many nodes have one kind of room but not another, which is what the search must
+    // see through.
     #[test]
     fn answers_the_least_loaded_node_that_fits_as_a_full_scan_does() {
         let mut state: u64 = 0xDEAD_BEEF_1234_5678;
@@ -248,7 +279,7 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let mut index = LeastLoaded::new(vec![SMALL, LARGE]);
+        let mut index = LeastLoaded::default();
         let mut shadow: BTreeMap<u32, (u32, Room)> = BTreeMap::new();
         for step in 0..20_000 {
             let id = (next() % 300) as u32;
@@ -274,17 +305,18 @@ mod tests {
                 }
             }
             assert_eq!(index.len(), shadow.len());
-            for (number, size) in [SMALL, LARGE].into_iter().enumerate() {
+            for size in [SMALL, LARGE] {
                 let expected = shadow
                     .iter()
-                    .filter(|(_, (_, room))| room.fits(size))
+                    .filter(|(_, (_, room))| fits(*room, size))
                     .map(|(&id, &(load, _))| (load, NodeId(id)))
                     .min();
-                assert_eq!(index.least_loaded(number), expected, "step {step}");
+                assert_eq!(index.least_loaded(size), expected, "step {step}");
             }
         }
+        let load = |id: NodeId| shadow[&id.0].0;
         let room = |id: NodeId| shadow[&id.0].1;
-        assert_eq!(index.inconsistency(room), None);
+        assert_eq!(index.inconsistency(load, room), None);
         for (&id, &(load, _)) in &shadow {
             assert!(index.contains(load, NodeId(id)));
             assert!(!index.contains(load + 1, NodeId(id)));
@@ -293,15 +325,15 @@ mod tests {
 
     #[test]
     fn an_empty_or_full_zone_has_no_answer() {
-        let mut index = LeastLoaded::new(vec![SMALL]);
-        assert_eq!(index.least_loaded(0), None);
+        let mut index = LeastLoaded::default();
+        assert_eq!(index.least_loaded(SMALL), None);
         let full = Room {
             cpu_millis: 100,
             memory_mib: 4096,
             pods: 10,
         };
         index.insert(NodeId(3), 7, full);
-        assert_eq!(index.least_loaded(0), None, "250m does not fit in 100m");
+        assert_eq!(index.least_loaded(SMALL), None, "250m does not fit in 100m");
         index.update(
             NodeId(3),
             7,
@@ -310,10 +342,52 @@ mod tests {
                 ..full
             },
         );
-        assert_eq!(index.least_loaded(0), Some((7, NodeId(3))), "exactly fits");
+        assert_eq!(
+            index.least_loaded(SMALL),
+            Some((7, NodeId(3))),
+            "exactly fits"
+        );
         index.remove(NodeId(3));
-        assert_eq!(index.least_loaded(0), None);
+        assert_eq!(index.least_loaded(SMALL), None);
         assert_eq!(index.len(), 0);
         assert!(!index.contains(7, NodeId(3)));
+    }
+
+    // One node has the CPU, another the memory: the root says "maybe", no node fits.
+    #[test]
+    fn room_split_across_nodes_is_not_a_fit() {
+        let mut index = LeastLoaded::default();
+        let cpu_only = Room {
+            cpu_millis: 8000,
+            memory_mib: 100,
+            pods: 5,
+        };
+        let memory_only = Room {
+            cpu_millis: 100,
+            memory_mib: 8000,
+            pods: 5,
+        };
+        index.insert(NodeId(0), 1, cpu_only);
+        index.insert(NodeId(1), 2, memory_only);
+        assert_eq!(index.least_loaded(LARGE), None);
+        index.insert(
+            NodeId(2),
+            9,
+            Room {
+                pods: 1,
+                ..cpu_only
+            },
+        );
+        assert_eq!(index.least_loaded(SMALL), None);
+        index.update(
+            NodeId(2),
+            9,
+            Room {
+                cpu_millis: 8000,
+                memory_mib: 8000,
+                pods: 1,
+            },
+        );
+        assert_eq!(index.least_loaded(LARGE), Some((9, NodeId(2))));
     }
 }
