@@ -148,6 +148,8 @@ pub(super) struct WorkloadState {
     /// StatefulSets: the pod holding each ordinal.
     ordinals: Vec<Option<PodId>>,
     reconcile_pending: bool,
+    /// Jobs with a log-normal duration: its (mu, sigma), worked out once.
+    log_normal: (f64, f64),
 }
 
 impl WorkloadState {
@@ -170,6 +172,17 @@ impl WorkloadState {
             zone_pods: vec![0; zones],
             ordinals: Vec::new(),
             reconcile_pending: false,
+            log_normal: match kind {
+                WorkloadKind::Job(job) => match job.duration {
+                    JobDuration::LogNormal { p50_ms, p99_ms } => {
+                        // z(0.99) of the standard normal.
+                        let mu = (p50_ms as f64).ln();
+                        (mu, ((p99_ms as f64).ln() - mu) / 2.326_347_874)
+                    }
+                    JobDuration::Exponential { .. } => (0.0, 0.0),
+                },
+                _ => (0.0, 0.0),
+            },
         }
     }
 
@@ -466,16 +479,14 @@ impl<'s> World<'s> {
         self.schedule_job_arrival(workload, now);
     }
 
-    fn job_duration(&mut self, duration: JobDuration) -> Millis {
+    fn job_duration(&mut self, workload: usize, duration: JobDuration) -> Millis {
         let uniform = |world: &mut Self| 1.0 - world.rng_workload.random::<f64>();
         match duration {
             JobDuration::Exponential { mean_ms } => {
                 (-uniform(self).ln() * mean_ms as f64) as Millis
             }
-            JobDuration::LogNormal { p50_ms, p99_ms } => {
-                // z(0.99) of the standard normal.
-                let mu = (p50_ms as f64).ln();
-                let sigma = ((p99_ms as f64).ln() - mu) / 2.326_347_874;
+            JobDuration::LogNormal { .. } => {
+                let (mu, sigma) = self.workloads[workload].log_normal;
                 let (u1, u2) = (uniform(self), uniform(self));
                 let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos();
                 (mu + sigma * normal).exp() as Millis
@@ -583,7 +594,7 @@ impl<'s> World<'s> {
         self.metrics.record_ip_wait(waited);
         match &self.scenario.workloads[workload].kind {
             WorkloadKind::Job(job) => {
-                let run_ms = self.job_duration(job.duration);
+                let run_ms = self.job_duration(workload, job.duration);
                 let pod_ref = self.pod_ref(pod);
                 self.queue.schedule_in(run_ms, Event::JobEnd(pod_ref));
             }
