@@ -34,6 +34,10 @@ const BUCKETS: usize = LEVELS * DIGITS;
 
 type Bucket<E> = Vec<(Millis, E)>;
 
+/// An emptied bucket keeps its vector for reuse up to this many events; a larger one (a burst)
+/// is freed, so that thousands of buckets never each hold the memory of the largest burst.
+const KEPT_CAPACITY: usize = 256;
+
 /// A monotone min-queue of events keyed by time, FIFO among equal times.
 #[derive(Debug)]
 pub struct EventQueue<E> {
@@ -171,8 +175,12 @@ impl<E: Copy> EventQueue<E> {
                 self.now_ms = at_ms;
                 self.due.clear();
                 self.due_head = 0;
-                // One time only, now's: the bucket is `due` as it stands.
+                // One time only, now's: the bucket is `due` as it stands, and the spent `due`
+                // vector is parked in its place unless a burst made it large.
                 std::mem::swap(&mut self.due, &mut self.wheel[slot]);
+                if self.wheel[slot].capacity() > KEPT_CAPACITY {
+                    self.wheel[slot] = Vec::new();
+                }
                 self.wheel_words[slot / 64] &= !(1 << (slot % 64));
                 if self.wheel_words[slot / 64] == 0 {
                     self.wheel_summary &= !(1 << (slot / 64));
@@ -210,9 +218,7 @@ impl<E: Copy> EventQueue<E> {
             self.place(at_ms, event);
         }
         events.clear();
-        // Hand the emptied vector back so that its capacity is reused, unless it is far larger
-        // than what is pending (a burst long past): memory follows the pending set.
-        if self.upper[bucket].is_empty() && events.capacity() <= 2 * self.len + 1024 {
+        if self.upper[bucket].is_empty() && events.capacity() <= KEPT_CAPACITY {
             self.upper[bucket] = events;
         }
     }

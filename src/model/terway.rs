@@ -807,14 +807,12 @@ impl<'s> World<'s> {
     /// The pods queued on a slot whose call failed for lack of addresses are now waiting for an
     /// address the zone does not have. Their requests stay queued until the CNI gives up.
     fn mark_waiters_short(&mut self, node: NodeId, slot_index: usize, cause: ShortageCause) {
-        let waiting: Vec<PodRef> = self.nodes[node.0 as usize].slots[slot_index]
-            .queue
-            .iter()
-            .filter_map(|request| request.pod)
-            .collect();
-        for pod in waiting {
-            if let Some(id) = self.live_pod(pod) {
-                self.mark_pending_ip(id, Some(cause));
+        // The same node, the same moment: what it can reach is the same for every waiter.
+        let reachable = self.reachable_free(node);
+        for index in 0..self.nodes[node.0 as usize].slots[slot_index].queue.len() {
+            let request = self.nodes[node.0 as usize].slots[slot_index].queue[index];
+            if let Some(id) = request.pod.and_then(|pod| self.live_pod(pod)) {
+                self.mark_pending_ip_with(id, Some(cause), reachable);
             }
         }
     }
@@ -826,30 +824,37 @@ impl<'s> World<'s> {
     /// a stale cache, an all-or-nothing batch larger than what is left).
     pub(super) fn reachable_free(&self, node: NodeId) -> u32 {
         let n = &self.nodes[node.0 as usize];
-        let mut seen: Vec<usize> = Vec::new();
-        let mut empty_slot = false;
-        for slot in n.slots.iter().filter(|slot| slot.enabled) {
-            match slot.status {
-                SlotStatus::InUse if slot.ips < n.ipv4_per_eni => seen.push(slot.vswitch),
-                SlotStatus::Init | SlotStatus::Creating => empty_slot = true,
-                _ => {}
-            }
-        }
-        if empty_slot {
-            let config = &self.scenario.terway_configs[n.daemon.config];
-            let listed = config
+        let growable = n
+            .slots
+            .iter()
+            .filter(|slot| {
+                slot.enabled && slot.status == SlotStatus::InUse && slot.ips < n.ipv4_per_eni
+            })
+            .map(|slot| slot.vswitch);
+        let empty_slot = n.slots.iter().any(|slot| {
+            slot.enabled && matches!(slot.status, SlotStatus::Init | SlotStatus::Creating)
+        });
+        let config = &self.scenario.terway_configs[n.daemon.config];
+        let listed: &[usize] = if empty_slot {
+            match config
                 .vswitches
                 .get(&self.scenario.zones[n.zone])
-                .filter(|list| !list.is_empty());
-            match listed {
-                Some(list) => seen.extend(list.iter().copied()),
-                None => seen.push(n.primary_vswitch),
+                .filter(|list| !list.is_empty())
+            {
+                Some(list) => list,
+                None => std::slice::from_ref(&n.primary_vswitch),
             }
-        }
-        seen.sort_unstable();
-        seen.dedup();
-        seen.iter()
-            .map(|&v| &self.vswitches[v])
+        } else {
+            &[]
+        };
+        let candidates = growable.chain(listed.iter().copied());
+        // Each vSwitch once; the candidates are a handful, so look back rather than allocate
+        // (this runs for every failed request during a shortage).
+        candidates
+            .clone()
+            .enumerate()
+            .filter(|&(index, v)| !candidates.clone().take(index).any(|earlier| earlier == v))
+            .map(|(_, v)| &self.vswitches[v])
             .filter(|v| v.exists && v.zone == n.zone)
             .map(VSwitch::free)
             .sum()

@@ -549,10 +549,17 @@ impl<'s> World<'s> {
         p.state = to;
         let state = &mut self.workloads[workload];
         let counted = |s: PodState| !matches!(s, PodState::Terminating | PodState::Gone);
-        if counted(from) {
+        let same_set = matches!(
+            (from, to),
+            (
+                PodState::Attaching | PodState::Backoff,
+                PodState::Attaching | PodState::Backoff
+            )
+        );
+        if counted(from) && !same_set {
             state.set_of(from).remove(&key);
         }
-        if counted(to) {
+        if counted(to) && !same_set {
             state.set_of(to).insert(key);
         }
         let current = revision == state.revision;
@@ -620,6 +627,20 @@ impl<'s> World<'s> {
 
     /// The pod now counts as waiting for an address; with a cause, its zone has a shortage.
     pub(super) fn mark_pending_ip(&mut self, pod: PodId, cause: Option<ShortageCause>) {
+        let reachable = match cause {
+            Some(_) => self.reachable_free(self.pods[pod.0 as usize].node),
+            None => 0,
+        };
+        self.mark_pending_ip_with(pod, cause, reachable);
+    }
+
+    /// As [`World::mark_pending_ip`], with the node's reachable free addresses already known.
+    pub(super) fn mark_pending_ip_with(
+        &mut self,
+        pod: PodId,
+        cause: Option<ShortageCause>,
+        reachable: u32,
+    ) {
         let now = self.now();
         let p = &mut self.pods[pod.0 as usize];
         let zone = self.nodes[p.node.0 as usize].zone;
@@ -628,8 +649,7 @@ impl<'s> World<'s> {
             self.metrics.pending_ip_changed(zone, 1);
         }
         if let Some(cause) = cause {
-            let node = self.pods[pod.0 as usize].node;
-            if self.reachable_free(node) == 0 {
+            if reachable == 0 {
                 self.metrics.shortage(zone, now, cause);
             } else {
                 self.metrics.stranded(zone, now);
