@@ -158,14 +158,17 @@ pub fn bench(scenario: &Scenario, runs: u32, repeats: u32) -> BenchReport {
         one = Some(result);
     }
     let one = one.expect("at least one repeat");
-    let mut many = scenario.clone();
-    many.runs = runs;
-    let start = Instant::now();
-    single_pool.install(|| sweep::run_all(&many, &|_| {}));
-    let serial_s = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    sweep::run_all(&many, &|_| {});
-    let parallel_s = start.elapsed().as_secs_f64();
+    let (mut serial_s, mut parallel_s) = (0.0, 0.0);
+    if runs > 0 {
+        let mut many = scenario.clone();
+        many.runs = runs;
+        let start = Instant::now();
+        single_pool.install(|| sweep::run_all(&many, &|_| {}));
+        serial_s = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        sweep::run_all(&many, &|_| {});
+        parallel_s = start.elapsed().as_secs_f64();
+    }
     BenchReport {
         events: one.events,
         pending_mean: one.pending_events_mean,
@@ -188,6 +191,20 @@ pub fn format_report(name: &str, report: &BenchReport) -> String {
             format!("{:.0} MiB", b as f64 / 1048576.0)
         })
     };
+    let speed_up = if report.runs == 0 {
+        "speed-up pass skipped (--runs 0)\n".to_string()
+    } else {
+        format!(
+            "{} runs on 1 thread:         {:.2} s\n\
+             {} runs on {} threads:        {:.2} s (speed-up {:.2}x)\n",
+            report.runs,
+            report.serial_s,
+            report.runs,
+            report.threads,
+            report.parallel_s,
+            report.serial_s / report.parallel_s,
+        )
+    };
     format!(
         "benchmark {name}\n\
          events (one run):            {}\n\
@@ -197,8 +214,7 @@ pub fn format_report(name: &str, report: &BenchReport) -> String {
          engine / baseline:           {:.0}%\n\
          engine's queue, hold loop:   {:.2} s, {:.2} M events/s (radix heap, for reference)\n\
          (best of {} repeats each)\n\
-         {} runs on 1 thread:         {:.2} s\n\
-         {} runs on {} threads:        {:.2} s (speed-up {:.2}x)\n\
+         {speed_up}\
          peak memory, one run:        {}\n",
         report.events,
         report.pending_mean,
@@ -210,12 +226,6 @@ pub fn format_report(name: &str, report: &BenchReport) -> String {
         report.engine_queue_s,
         report.engine_queue_rate() / 1e6,
         report.repeats,
-        report.runs,
-        report.serial_s,
-        report.runs,
-        report.threads,
-        report.parallel_s,
-        report.serial_s / report.parallel_s,
         mib(report.peak_memory_one_run),
     )
 }

@@ -81,8 +81,8 @@ struct BenchArgs {
     /// The scenario to measure.
     #[arg(default_value = "scenarios/bench-large.toml")]
     scenario: PathBuf,
-    /// Runs for the parallel speed-up.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Runs for the parallel speed-up (0 skips that pass).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(0..=1000))]
     runs: u32,
     /// Horizon to measure over (default: the scenario's).
     #[arg(long)]

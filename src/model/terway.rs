@@ -119,6 +119,9 @@ pub(super) enum Op {
 pub(super) struct Request {
     pub pod: Option<PodRef>,
     pub deadline_ms: Millis,
+    /// The pod already counts as waiting for an address (`pods_pending_ip`). Kept here, beside
+    /// the queue, so that a shortage does not visit every waiting pod on every failed call.
+    pub counted_pending: bool,
 }
 
 /// `rate.NewLimiter(rate.Every(6s), 2)` as a generic cell rate algorithm: integer and exact.
@@ -375,6 +378,7 @@ impl<'s> World<'s> {
         let request = Request {
             pod: Some(pod_ref),
             deadline_ms: now + DAEMON_RPC_MS,
+            counted_pending: self.pods[pod.0 as usize].pending_ip,
         };
         match self.allocate(node, request) {
             Placement::Bound {
@@ -809,10 +813,18 @@ impl<'s> World<'s> {
     fn mark_waiters_short(&mut self, node: NodeId, slot_index: usize, cause: ShortageCause) {
         // The same node, the same moment: what it can reach is the same for every waiter.
         let reachable = self.reachable_free(node);
+        let mut shortage_recorded = false;
         for index in 0..self.nodes[node.0 as usize].slots[slot_index].queue.len() {
             let request = self.nodes[node.0 as usize].slots[slot_index].queue[index];
+            // In a shortage, a waiter already counted changes nothing but the zone's first
+            // shortage time, which one waiter records as well as all.
+            if reachable == 0 && request.counted_pending && shortage_recorded {
+                continue;
+            }
             if let Some(id) = request.pod.and_then(|pod| self.live_pod(pod)) {
                 self.mark_pending_ip_with(id, Some(cause), reachable);
+                shortage_recorded = true;
+                self.nodes[node.0 as usize].slots[slot_index].queue[index].counted_pending = true;
             }
         }
     }
@@ -976,6 +988,7 @@ impl<'s> World<'s> {
                 let request = Request {
                     pod: None,
                     deadline_ms: now + TOP_UP_TIMEOUT_MS,
+                    counted_pending: false,
                 };
                 if let Placement::Queued = self.allocate(id, request) {
                     queued += 1;
