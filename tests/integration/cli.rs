@@ -174,3 +174,54 @@ fn catalog_shows_pod_capacity_and_warns_below_twelve() {
         "suggests the near miss"
     );
 }
+
+// `planner bench` prints every figure the performance section quotes, from one process, and
+// its own options are checked like any other input.
+#[test]
+fn bench_prints_events_rates_ratio_speed_up_and_memory() {
+    let scenario = scenario("steady.toml");
+    let output = planner(&[
+        "bench",
+        scenario.to_str().unwrap(),
+        "--horizon",
+        "1d",
+        "--runs",
+        "2",
+        "--repeat",
+        "1",
+        "--scale",
+        "1,2",
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = stdout(&output);
+    for line in [
+        "benchmark steady at 1x pods",
+        "benchmark steady at 2x pods",
+        "events (one run):",
+        "engine, 1 run, 1 thread:",
+        "bare BinaryHeap hold loop:",
+        "engine / baseline:",
+        "engine's queue, hold loop:",
+        "2 runs on 1 thread:",
+        "peak memory, one run:",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    // Twice the pods and nodes, clearly more events (not exactly twice: samples and actions
+    // do not grow, and a small scenario's vSwitches may not widen).
+    let events: Vec<f64> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("events (one run):"))
+        .map(|n| n.trim().parse().expect("a count"))
+        .collect();
+    assert_eq!(events.len(), 2);
+    let ratio = events[1] / events[0];
+    assert!(
+        (1.3..2.5).contains(&ratio),
+        "2x pods gave {ratio:.2}x events"
+    );
+
+    let output = planner(&["bench", scenario.to_str().unwrap(), "--scale", "0"]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("--scale 0"), "{}", stderr(&output));
+}
