@@ -208,9 +208,13 @@ impl Metrics {
     }
 
     pub fn stranded(&mut self, zone: usize, now: Millis) {
+        self.stranded_many(zone, now, 1);
+    }
+
+    pub fn stranded_many(&mut self, zone: usize, now: Millis, failures: u32) {
         let outcome = &mut self.zones[zone];
         outcome.first_stranded_ms.get_or_insert(now);
-        outcome.stranded_failures += 1;
+        outcome.stranded_failures += failures;
     }
 
     pub fn covered_pending_changed(&mut self, zone: usize, delta: i64) {

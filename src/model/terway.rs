@@ -144,13 +144,17 @@ impl TokenBucket {
 }
 
 /// One of a node's secondary-ENI slots.
+///
+/// `repr(C)` keeps the counters the pool loop reads on every tick (status, enabled, addresses)
+/// together at the front, in the slot's first cache line; the default layout scattered them.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(super) struct Slot {
     pub status: SlotStatus,
     /// Whether the daemon uses this slot (`max_eni` may leave some unused).
     pub enabled: bool,
-    /// The ENI's vSwitch; meaningful unless `Init`/`Creating`.
-    pub vswitch: usize,
+    /// Whether the ENI's primary address is among the idle ones.
+    pub primary_idle: bool,
     /// Addresses on the ENI, the primary and those being unassigned included.
     pub ips: u32,
     /// Valid addresses owned by no pod (the primary included when idle).
@@ -159,17 +163,17 @@ pub(super) struct Slot {
     pub deleting: u32,
     /// In an unassign call now.
     pub unassigning: u32,
-    /// Whether the ENI's primary address is among the idle ones.
-    pub primary_idle: bool,
-    pub queue: VecDeque<Request>,
+    /// Pods already counted as waiting for an address that the call in flight will serve, so
+    /// that demand does not count them twice (once in `used`, once as waiting).
+    pub covered_pending: u32,
+    /// The ENI's vSwitch; meaningful unless `Init`/`Creating`.
+    pub vswitch: usize,
     pub inhibit_until_ms: Millis,
     pub eni_bucket: TokenBucket,
     pub ip_bucket: TokenBucket,
     pub worker: Worker,
     pub op: Option<Op>,
-    /// Pods already counted as waiting for an address that the call in flight will serve, so
-    /// that demand does not count them twice (once in `used`, once as waiting).
-    pub covered_pending: u32,
+    pub queue: VecDeque<Request>,
 }
 
 impl Slot {
@@ -813,18 +817,27 @@ impl<'s> World<'s> {
     fn mark_waiters_short(&mut self, node: NodeId, slot_index: usize, cause: ShortageCause) {
         // The same node, the same moment: what it can reach is the same for every waiter.
         let reachable = self.reachable_free(node);
-        let mut shortage_recorded = false;
+        let (zone, now) = (self.nodes[node.0 as usize].zone, self.now());
+        // Waiters already counted are live (a pod's requests leave the queue with it) and
+        // pending, so all a failure adds for them is the zone's tally: taken in one step rather
+        // than by visiting each pod on every failed call of a shortage.
+        let mut counted = 0;
         for index in 0..self.nodes[node.0 as usize].slots[slot_index].queue.len() {
             let request = self.nodes[node.0 as usize].slots[slot_index].queue[index];
-            // In a shortage, a waiter already counted changes nothing but the zone's first
-            // shortage time, which one waiter records as well as all.
-            if reachable == 0 && request.counted_pending && shortage_recorded {
+            if request.counted_pending {
+                counted += 1;
                 continue;
             }
             if let Some(id) = request.pod.and_then(|pod| self.live_pod(pod)) {
                 self.mark_pending_ip_with(id, Some(cause), reachable);
-                shortage_recorded = true;
                 self.nodes[node.0 as usize].slots[slot_index].queue[index].counted_pending = true;
+            }
+        }
+        if counted > 0 {
+            if reachable == 0 {
+                self.metrics.shortage(zone, now, cause);
+            } else {
+                self.metrics.stranded_many(zone, now, counted);
             }
         }
     }
