@@ -231,11 +231,15 @@ pub fn format_report(name: &str, report: &BenchReport) -> String {
 }
 
 /// The scenario with `factor` times the pods: replica targets, job arrivals and node counts
-/// multiplied, and each vSwitch widened by log2(factor) bits where the /16 limit allows (blocks
-/// may then overlap; the model only counts addresses).
+/// multiplied, and each vSwitch's addresses too, so that the scaled cluster runs the same
+/// regime rather than into a deeper shortage. A vSwitch is widened by log2(factor) bits where
+/// the /16 limit allows; what is still missing comes from copies of it (`<id>-x2`, ...), listed
+/// right after it wherever Terway's configuration lists it. (Blocks may then overlap; the model
+/// only counts addresses.)
 pub fn scaled(scenario: &Scenario, factor: u32) -> Scenario {
     use crate::scenario::{MIN_VSWITCH_PREFIX, WorkloadKind};
     let mut s = scenario.clone();
+    let factor = factor.max(1);
     let k = f64::from(factor);
     for workload in &mut s.workloads {
         let curve = match &mut workload.kind {
@@ -251,17 +255,39 @@ pub fn scaled(scenario: &Scenario, factor: u32) -> Scenario {
         pool.min_nodes *= factor;
         pool.max_nodes *= factor;
     }
-    let bits = factor.max(1).ilog2() as u8;
-    for vswitch in &mut s.vswitches {
+    let bits = factor.ilog2() as u8;
+    let originals = s.vswitches.len();
+    let mut copies_of: Vec<Vec<usize>> = vec![Vec::new(); originals];
+    for index in 0..originals {
+        let vswitch = &mut s.vswitches[index];
         let prefix = vswitch
             .cidr
             .prefix_len()
             .saturating_sub(bits)
             .max(MIN_VSWITCH_PREFIX);
+        let widened_by = vswitch.cidr.prefix_len() - prefix;
         vswitch.cidr = ipnet::Ipv4Net::new(vswitch.cidr.network(), prefix)
             .expect("valid prefix")
             .trunc();
+        let copies = (factor >> widened_by).max(1) - 1;
+        let template = vswitch.clone();
+        for copy in 0..copies {
+            let mut extra = template.clone();
+            extra.id = format!("{}-x{}", template.id, copy + 2);
+            copies_of[index].push(s.vswitches.len());
+            s.vswitches.push(extra);
+        }
     }
+    for config in &mut s.terway_configs {
+        for list in config.vswitches.values_mut() {
+            *list = list
+                .iter()
+                .flat_map(|&v| std::iter::once(v).chain(copies_of[v].iter().copied()))
+                .collect();
+        }
+    }
+    // A node pool's eth0 vSwitch is one per zone, so copies of it go unused: node vSwitches
+    // rely on widening alone (a /20 has room for a 16x cluster).
     s
 }
 
@@ -276,6 +302,44 @@ mod tests {
         assert_eq!(a, b);
         let (_, c) = hold_loop(100, 10_001);
         assert_ne!(a, c);
+    }
+
+    // 4x the pods, 4x the pod addresses of every zone: a /17 widens to a /16 and gains one
+    // copy, a /16 gains three, each listed right after its original.
+    #[test]
+    fn scaling_keeps_addresses_in_step_with_pods() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join("bench-large.toml");
+        let (base, _) = crate::scenario::load(&path).expect("bench-large parses");
+        let four = scaled(&base, 4);
+        let zone_ips = |s: &Scenario, zone: &str| -> u32 {
+            s.terway_configs[0].vswitches[zone]
+                .iter()
+                .map(|&v| s.vswitches[v].usable_ips())
+                .sum()
+        };
+        for zone in ["cn-beijing-a", "cn-beijing-b", "cn-beijing-c"] {
+            let (before, after) = (zone_ips(&base, zone), zone_ips(&four, zone));
+            assert!(
+                (3.9..4.1).contains(&(f64::from(after) / f64::from(before))),
+                "{zone}: {before} -> {after}"
+            );
+        }
+        let listed: Vec<&str> = four.terway_configs[0].vswitches["cn-beijing-a"]
+            .iter()
+            .map(|&v| four.vswitches[v].id.as_str())
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "vsw-a-pods",
+                "vsw-a-pods-x2",
+                "vsw-a-pods-x3",
+                "vsw-a-pods-x4"
+            ]
+        );
+        assert_eq!(four.nodepools[0].max_nodes, 4 * base.nodepools[0].max_nodes);
     }
 
     // Both queues pop the same times in the same order, so the two loops do the same work.
