@@ -258,7 +258,7 @@ pub fn scaled(scenario: &Scenario, factor: u32) -> Scenario {
     let bits = factor.ilog2() as u8;
     let originals = s.vswitches.len();
     let mut copies_of: Vec<Vec<usize>> = vec![Vec::new(); originals];
-    for index in 0..originals {
+    for (index, copies_here) in copies_of.iter_mut().enumerate() {
         let vswitch = &mut s.vswitches[index];
         let prefix = vswitch
             .cidr
@@ -274,7 +274,7 @@ pub fn scaled(scenario: &Scenario, factor: u32) -> Scenario {
         for copy in 0..copies {
             let mut extra = template.clone();
             extra.id = format!("{}-x{}", template.id, copy + 2);
-            copies_of[index].push(s.vswitches.len());
+            copies_here.push(s.vswitches.len());
             s.vswitches.push(extra);
         }
     }
