@@ -230,15 +230,11 @@ impl<E: Copy> EventQueue<E> {
             self.peek_time().is_none_or(|next| next > at_ms),
             "an event before {at_ms} ms is pending"
         );
-        // Buckets are relative to the clock: lay every event out again, earliest bucket first
-        // so that equal-time groups keep their order (they move whole, as when a bucket is
-        // emptied). A bucket refilled before its own turn only gets events that belong there.
+        // Buckets are relative to the clock: lay every event out again. Equal-time groups
+        // share a bucket and move whole, in order, as when a bucket is emptied.
         let mut pending: Bucket<E> = Vec::with_capacity(self.len);
-        for slot in 0..WHEEL {
-            pending.append(&mut self.wheel[slot]);
-        }
-        for bucket in 0..BUCKETS {
-            pending.append(&mut self.upper[bucket]);
+        for bucket in self.wheel.iter_mut().chain(self.upper.iter_mut()) {
+            pending.append(bucket);
         }
         self.wheel_words = [0; WHEEL_WORDS];
         self.wheel_summary = 0;
@@ -303,18 +299,12 @@ mod tests {
     // A seeded random workload against a BTreeMap keyed by (time, seq): the naive model.
     #[test]
     fn matches_an_ordered_map_under_random_operations() {
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::engine::rng::xorshift(0x9E37_79B9_7F4A_7C15);
         let mut queue = EventQueue::new();
         let mut shadow = BTreeMap::new();
         let mut seq = 0u64;
         for _ in 0..20_000 {
-            if next() % 3 != 0 || shadow.is_empty() {
+            if !next().is_multiple_of(3) || shadow.is_empty() {
                 let at = queue.now_ms() + next() % 50;
                 queue.schedule(at, seq);
                 shadow.insert((at, seq), seq);
@@ -331,13 +321,7 @@ mod tests {
     // are mixed in, as the run loop and the end of a run use them.
     #[test]
     fn matches_an_ordered_map_with_far_times_limits_and_advances() {
-        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::engine::rng::xorshift(0x2545_F491_4F6C_DD1D);
         let mut queue = EventQueue::new();
         let mut shadow: BTreeMap<(Millis, u64), u64> = BTreeMap::new();
         let mut seq = 0u64;

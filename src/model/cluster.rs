@@ -46,10 +46,9 @@ pub(super) struct Node {
     pub pods: u32,
     /// The key the node has in its pool's scheduling set.
     pub load: u32,
-    /// Set while the node has no pods: which time it became empty, counted per node. A
-    /// scale-down check carries the count it was scheduled for and is void if the node has had
-    /// pods since (a count keeps the event small, where a timestamp would not).
-    pub empty_since: Option<u32>,
+    /// How many times the node has become empty (Ready with no pods). A scale-down check
+    /// carries the count it was scheduled for and is void once the node has had pods since (a
+    /// count keeps the event small, where a timestamp would not).
     pub times_emptied: u32,
     pub slots: Vec<Slot>,
     pub daemon: Daemon,
@@ -180,7 +179,6 @@ impl<'s> World<'s> {
             memory_used: 0,
             pods: 0,
             load: 0,
-            empty_since: None,
             times_emptied: 0,
             slots: vec![Slot::new(); instance.secondary_enis() as usize],
             daemon: Daemon {
@@ -227,7 +225,6 @@ impl<'s> World<'s> {
         n.state = NodeState::Ready;
         n.load = n.load_key();
         n.times_emptied += 1;
-        n.empty_since = Some(n.times_emptied);
         let emptied = n.times_emptied;
         let (pool, position, load, room) = (n.pool, n.zone_position, n.load, n.room());
         self.pools[pool].booting -= 1;
@@ -267,7 +264,8 @@ impl<'s> World<'s> {
         };
         let n = &self.nodes[id.0 as usize];
         let pool = &self.pools[n.pool];
-        if n.empty_since == Some(since) && n.is_ready() && pool.nodes > pool.min_nodes {
+        let still_empty = n.pods == 0 && n.times_emptied == since;
+        if still_empty && n.is_ready() && pool.nodes > pool.min_nodes {
             self.remove_node(id);
         }
     }
@@ -322,7 +320,6 @@ impl<'s> World<'s> {
         n.cpu_used += cpu;
         n.memory_used += memory;
         n.pods += 1;
-        n.empty_since = None;
         let zone = n.zone;
         self.update_load(node);
         self.workloads[workload].zone_pods[zone] += 1;
@@ -345,7 +342,6 @@ impl<'s> World<'s> {
         let emptied = n.pods == 0;
         if emptied {
             n.times_emptied += 1;
-            n.empty_since = Some(n.times_emptied);
         }
         let times_emptied = n.times_emptied;
         self.update_load(node);

@@ -477,12 +477,6 @@ impl<'s> World<'s> {
                 node.memory_used,
                 node.memory_mib
             );
-            ensure!(
-                (node.pods == 0) == node.empty_since.is_some() || node.state == NodeState::Booting,
-                "{name}: {} pods but empty_since {:?}",
-                node.pods,
-                node.empty_since
-            );
             let daemon = &node.daemon;
             ensure!(
                 daemon.max_enis as usize <= node.slots.len() && daemon.min_pool <= daemon.max_pool,

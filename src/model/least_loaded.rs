@@ -272,13 +272,7 @@ mod tests {
     // see through.
     #[test]
     fn answers_the_least_loaded_node_that_fits_as_a_full_scan_does() {
-        let mut state: u64 = 0xDEAD_BEEF_1234_5678;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::engine::rng::xorshift(0xDEAD_BEEF_1234_5678);
         let mut index = LeastLoaded::default();
         let mut shadow: BTreeMap<u32, (u32, Room)> = BTreeMap::new();
         for step in 0..20_000 {
@@ -295,7 +289,7 @@ mod tests {
                     index.insert(NodeId(id), load, room);
                     shadow.insert(id, (load, room));
                 }
-                Some(_) if next() % 3 == 0 => {
+                Some(_) if next().is_multiple_of(3) => {
                     index.remove(NodeId(id));
                     shadow.remove(&id);
                 }

@@ -10,15 +10,7 @@ fn fixture(name: &str) -> PathBuf {
 
 fn run_into(scratch: &Scratch, scenario: &Path, extra: &[&str]) -> (std::process::Output, PathBuf) {
     let out = scratch.path("out");
-    let mut args = vec![
-        "run",
-        scenario.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    (planner(&args), out)
+    (run_to(scenario, &out, extra), out)
 }
 
 // By construction the zone's peak demand is 1 eth0 + 240 pods = 241 in every run (one address

@@ -23,18 +23,6 @@ fn report_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-fn run_to(scenario: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "run",
-        scenario.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    planner(&args)
-}
-
 /// A generated scenario with job arrivals (so every seed draws differently), with `runs` runs.
 fn generated(scratch: &Scratch, runs: u32) -> PathBuf {
     let (case, text) = (0..)

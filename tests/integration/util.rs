@@ -55,6 +55,19 @@ pub fn planner(args: &[&str]) -> Output {
         .expect("run planner")
 }
 
+/// `planner run SCENARIO --quiet --out OUT`, then `extra`.
+pub fn run_to(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    planner(&args)
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
