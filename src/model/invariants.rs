@@ -37,7 +37,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::cluster::NodeState;
-use super::terway::{Op, SlotStatus, Worker};
+use super::terway::{Op, PoolUsage, SlotStatus, Worker};
 use super::workload::PodState;
 use super::{Event, NodeId, RunResult, World};
 use crate::scenario::Millis;
@@ -330,12 +330,12 @@ impl<'s> World<'s> {
                 name(),
                 node.state
             );
-            let spec = &scenario.workloads[pod.workload];
+            let spec = &scenario.workloads[pod.workload as usize];
             let load = &mut node_load[node_index];
             load.0 += 1;
             load.1 += u64::from(spec.cpu_millis);
             load.2 += spec.memory_mib;
-            zone_pods[pod.workload][node.zone] += 1;
+            zone_pods[pod.workload as usize][node.zone] += 1;
             if pod.pending_ip {
                 zone_pending[node.zone] += 1;
                 pending += 1;
@@ -667,6 +667,18 @@ impl<'s> World<'s> {
                     );
                 }
             }
+            let mut usage = PoolUsage::default();
+            for slot in &node.slots {
+                usage.add(PoolUsage::of(slot));
+            }
+            ensure!(
+                node.usage == usage
+                    && (node.slots.is_empty() || daemon.capacity == enabled * node.ipv4_per_eni),
+                "{name}: pool counters say {:?} and capacity {}; the slots say {usage:?} and {}",
+                node.usage,
+                daemon.capacity,
+                enabled * node.ipv4_per_eni
+            );
             ensure!(
                 enabled <= attached.max(daemon.max_enis),
                 "{name}: {enabled} slots enabled, {attached} ENIs attached, max_eni allows {}",

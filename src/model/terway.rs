@@ -221,24 +221,65 @@ pub(super) struct CacheEntry {
     pub expires_ms: Millis,
 }
 
-/// The daemon's state that a restart throws away.
+/// The daemon's state that a restart throws away. `repr(C)`: what the pool loop reads comes
+/// first, so that it shares the node record's first cache line.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(super) struct Daemon {
-    /// Index into `scenario.terway_configs` read at start-up.
-    pub config: usize,
-    /// Per scenario vSwitch.
-    pub cache: Vec<Option<CacheEntry>>,
-    pub max_enis: u32,
-    pub max_pool: u32,
-    pub min_pool: u32,
     /// Only the `PoolSync` event carrying this value acts.
     pub sync_token: u32,
+    pub max_pool: u32,
+    pub min_pool: u32,
+    /// Addresses the enabled slots could hold (`ipv4_per_eni` each).
+    pub capacity: u32,
+    /// Index into `scenario.terway_configs` read at start-up.
+    pub config: usize,
     /// Top-up requests still queued, and the `TopUpTimeout` token.
     pub top_up_outstanding: u32,
     pub top_up_token: u32,
+    pub max_enis: u32,
     /// Last pod address allocation or release (idle reclaim).
     pub last_modified_ms: Millis,
     pub next_reclaim_ms: Option<Millis>,
+    /// Per scenario vSwitch.
+    pub cache: Vec<Option<CacheEntry>>,
+}
+
+/// A node's addresses as the pool loop counts them (`Usage()`), over the enabled slots whose
+/// ENI is in use: all their addresses, and those no pod owns (idle, marked for unassign, or
+/// being unassigned, which Terway counts as idle until they are gone).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct PoolUsage {
+    pub ips: u32,
+    pub idle: u32,
+}
+
+impl PoolUsage {
+    pub fn of(slot: &Slot) -> PoolUsage {
+        if slot.enabled && slot.status == SlotStatus::InUse {
+            PoolUsage {
+                ips: slot.ips,
+                idle: slot.idle + slot.deleting + slot.unassigning,
+            }
+        } else {
+            PoolUsage::default()
+        }
+    }
+
+    pub fn add(&mut self, other: PoolUsage) {
+        self.ips += other.ips;
+        self.idle += other.idle;
+    }
+
+    pub fn remove(&mut self, other: PoolUsage) {
+        self.ips -= other.ips;
+        self.idle -= other.idle;
+    }
+
+    /// Addresses owned by pods, held ones included.
+    pub fn in_use(&self) -> u32 {
+        self.ips - self.idle
+    }
 }
 
 /// An address Terway holds for a deleted StatefulSet pod.
@@ -321,7 +362,14 @@ impl<'s> World<'s> {
                 slot.worker = Worker::Idle;
             }
         }
+        // `enabled` changes only here, so the slots are counted afresh.
+        let enabled = node.slots.iter().filter(|slot| slot.enabled).count() as u32;
+        node.usage = PoolUsage::default();
+        for slot in &node.slots {
+            node.usage.add(PoolUsage::of(slot));
+        }
         let daemon = &mut node.daemon;
+        daemon.capacity = enabled * node.ipv4_per_eni;
         daemon.config = config_index;
         daemon.cache.iter_mut().for_each(|entry| *entry = None);
         daemon.max_enis = max_enis;
@@ -496,15 +544,19 @@ impl<'s> World<'s> {
     /// Binds one idle address of the slot. Which one is Go map order, i.e. random; it is the
     /// ENI's primary with probability 1/idle.
     fn take_idle(&mut self, node: NodeId, slot_index: usize) -> bool {
-        let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
-        assert!(slot.idle > 0, "no idle address to take");
-        let holds_primary = slot.primary_idle && self.rng_terway.random_range(0..slot.idle) == 0;
-        if holds_primary {
-            slot.primary_idle = false;
-        }
-        slot.idle -= 1;
-        let vswitch = slot.vswitch;
-        self.nodes[node.0 as usize].daemon.last_modified_ms = self.now();
+        let now = self.now();
+        let rng = &mut self.rng_terway;
+        let n = &mut self.nodes[node.0 as usize];
+        n.daemon.last_modified_ms = now;
+        let (holds_primary, vswitch) = n.change_slot(slot_index, |slot| {
+            assert!(slot.idle > 0, "no idle address to take");
+            let holds_primary = slot.primary_idle && rng.random_range(0..slot.idle) == 0;
+            if holds_primary {
+                slot.primary_idle = false;
+            }
+            slot.idle -= 1;
+            (holds_primary, slot.vswitch)
+        });
         self.change_idle(vswitch, -1);
         holds_primary
     }
@@ -516,12 +568,13 @@ impl<'s> World<'s> {
         let now = self.now();
         let n = &mut self.nodes[node.0 as usize];
         n.daemon.last_modified_ms = now;
-        let slot = &mut n.slots[slot_index];
-        slot.idle += 1;
-        if holds_primary {
-            slot.primary_idle = true;
-        }
-        let vswitch = slot.vswitch;
+        let vswitch = n.change_slot(slot_index, |slot| {
+            slot.idle += 1;
+            if holds_primary {
+                slot.primary_idle = true;
+            }
+            slot.vswitch
+        });
         self.change_idle(vswitch, 1);
         self.serve_queue(node, slot_index);
     }
@@ -555,7 +608,7 @@ impl<'s> World<'s> {
     /// A same-name pod on the same node gets its held address back (`PeekAvailable`).
     fn take_sticky_address(&mut self, pod: PodId) -> Option<(usize, bool)> {
         let p = &self.pods[pod.0 as usize];
-        let (workload, ordinal) = (p.workload, p.ordinal);
+        let (workload, ordinal) = (p.workload as usize, p.ordinal);
         let n = &mut self.nodes[p.node.0 as usize];
         let index = n
             .sticky
@@ -741,11 +794,13 @@ impl<'s> World<'s> {
         slot.worker = Worker::Idle;
         match op {
             Op::Create { vswitch, count } => {
-                slot.status = SlotStatus::InUse;
-                slot.vswitch = vswitch;
-                slot.ips = count;
-                slot.idle = count;
-                slot.primary_idle = true;
+                self.nodes[id.0 as usize].change_slot(slot_index, |slot| {
+                    slot.status = SlotStatus::InUse;
+                    slot.vswitch = vswitch;
+                    slot.ips = count;
+                    slot.idle = count;
+                    slot.primary_idle = true;
+                });
                 self.change_idle(vswitch, i64::from(count));
                 self.serve_queue(id, slot_index);
             }
@@ -778,9 +833,11 @@ impl<'s> World<'s> {
             }
             Op::CreateNoVSwitch => self.create_failed(id, slot_index),
             Op::Assign { count } => {
-                slot.ips += count;
-                slot.idle += count;
-                let vswitch = slot.vswitch;
+                let vswitch = self.nodes[id.0 as usize].change_slot(slot_index, |slot| {
+                    slot.ips += count;
+                    slot.idle += count;
+                    slot.vswitch
+                });
                 self.change_idle(vswitch, i64::from(count));
                 self.serve_queue(id, slot_index);
             }
@@ -975,15 +1032,7 @@ impl<'s> World<'s> {
         if n.daemon.sync_token != token {
             return;
         }
-        // `Usage()` counts addresses being unassigned as idle until they are gone.
-        let (mut idle, mut in_use, mut capacity) = (0u32, 0u32, 0u32);
-        for slot in n.slots.iter().filter(|slot| slot.enabled) {
-            capacity += n.ipv4_per_eni;
-            if slot.status == SlotStatus::InUse {
-                idle += slot.idle + slot.deleting + slot.unassigning;
-                in_use += slot.in_use();
-            }
-        }
+        let (idle, in_use, capacity) = (n.usage.idle, n.usage.in_use(), n.daemon.capacity);
         let (max_pool, min_pool) = (n.daemon.max_pool, n.daemon.min_pool);
         let mut to_delete = idle.saturating_sub(max_pool) + self.idle_reclaim(id, idle);
         if to_delete > 0 {
@@ -1117,8 +1166,9 @@ impl<'s> World<'s> {
             && slot.deleting == 0;
         if whole {
             self.metrics.api_calls.delete_eni += 1;
-            let slot = &mut self.nodes[node.0 as usize].slots[slot_index];
-            slot.status = SlotStatus::Deleting;
+            let n = &mut self.nodes[node.0 as usize];
+            n.change_slot(slot_index, |slot| slot.status = SlotStatus::Deleting);
+            let slot = &mut n.slots[slot_index];
             slot.worker = Worker::Calling;
             slot.op = Some(Op::DeleteEni);
             let start = slot.eni_bucket.ready_at().max(now);
@@ -1178,10 +1228,11 @@ impl<'s> World<'s> {
         let Some(id) = self.live_node(node) else {
             return;
         };
-        let slot = &mut self.nodes[id.0 as usize].slots[slot_index];
-        let batch = std::mem::take(&mut slot.unassigning);
-        slot.ips -= batch;
-        let vswitch = slot.vswitch;
+        let (batch, vswitch) = self.nodes[id.0 as usize].change_slot(slot_index, |slot| {
+            let batch = std::mem::take(&mut slot.unassigning);
+            slot.ips -= batch;
+            (batch, slot.vswitch)
+        });
         self.return_addresses(vswitch, batch);
         self.kick_unassign(id, slot_index);
     }
@@ -1193,7 +1244,9 @@ impl<'s> World<'s> {
             self.uncover_pending(node, slot);
         }
         let primary = self.nodes[node.0 as usize].primary_vswitch;
-        let slots = std::mem::take(&mut self.nodes[node.0 as usize].slots);
+        let n = &mut self.nodes[node.0 as usize];
+        n.usage = PoolUsage::default();
+        let slots = std::mem::take(&mut n.slots);
         for slot in &slots {
             if matches!(slot.status, SlotStatus::InUse | SlotStatus::Deleting) {
                 self.change_idle(slot.vswitch, -i64::from(slot.idle));

@@ -582,3 +582,20 @@ fn events_stay_two_words() {
         std::mem::size_of::<Event>()
     );
 }
+
+// Most events read one node or one pod record first, and that read is usually a cache miss:
+// what it checks must sit in one cache line (see the layouts' comments).
+#[test]
+fn hot_fields_stay_in_one_cache_line() {
+    use super::cluster::Node;
+    use super::terway::Daemon;
+    use super::workload::Pod;
+    use std::mem::{align_of, offset_of, size_of};
+
+    assert_eq!((size_of::<Pod>(), align_of::<Pod>()), (48, 16));
+    assert!(offset_of!(Pod, node) + size_of::<NodeId>() <= 16);
+    assert_eq!(align_of::<Node>(), 64);
+    let pool_loop_end = offset_of!(Node, daemon) + offset_of!(Daemon, config) + size_of::<usize>();
+    assert!(pool_loop_end <= 64, "the pool loop reads {pool_loop_end} bytes");
+    assert!(offset_of!(Node, usage) < 64 && offset_of!(Node, ipv4_per_eni) < 64);
+}

@@ -40,24 +40,29 @@ pub(super) enum PodState {
 }
 
 /// A pod.
+///
+/// `repr(C, align(16))`: 48 bytes, with the generation, state and node (what most events
+/// check first) in the first 16, which never straddle a cache line.
 #[derive(Debug, Clone)]
+#[repr(C, align(16))]
 pub(super) struct Pod {
     pub generation: u32,
     pub state: PodState,
-    pub workload: usize,
-    /// StatefulSet ordinal (its name); 0 for others.
-    pub ordinal: u32,
-    pub revision: u32,
-    pub seq: u64,
-    pub node: NodeId,
     pub slot: u8,
     pub holds_primary: bool,
+    /// Whether the pod is counted as waiting for an address (`pods_pending_ip`).
+    pub pending_ip: bool,
+    pub node: NodeId,
+    /// StatefulSet ordinal (its name); 0 for others.
+    pub ordinal: u32,
+    /// Index into the scenario's workloads.
+    pub workload: u32,
+    pub revision: u32,
     /// CNI ADD attempts so far, and failed ones.
     pub attempt: u32,
     pub failures: u32,
+    pub seq: u64,
     pub first_attempt_ms: Millis,
-    /// Whether the pod is counted as waiting for an address (`pods_pending_ip`).
-    pub pending_ip: bool,
 }
 
 impl Pod {
@@ -512,7 +517,7 @@ impl<'s> World<'s> {
             } else {
                 PodState::Unscheduled
             },
-            workload,
+            workload: workload as u32,
             ordinal,
             revision,
             seq,
@@ -545,7 +550,7 @@ impl<'s> World<'s> {
 
     pub(super) fn move_pod(&mut self, pod: PodId, to: PodState) {
         let p = &mut self.pods[pod.0 as usize];
-        let (from, key, workload, revision) = (p.state, (p.seq, pod), p.workload, p.revision);
+        let (from, key, workload, revision) = (p.state, (p.seq, pod), p.workload as usize, p.revision);
         p.state = to;
         let state = &mut self.workloads[workload];
         let counted = |s: PodState| !matches!(s, PodState::Terminating | PodState::Gone);
@@ -595,7 +600,7 @@ impl<'s> World<'s> {
         let p = &mut self.pods[pod.0 as usize];
         p.slot = slot as u8;
         p.holds_primary = holds_primary;
-        let (workload, waited) = (p.workload, now - p.first_attempt_ms);
+        let (workload, waited) = (p.workload as usize, now - p.first_attempt_ms);
         self.clear_pending_ip(pod);
         self.move_pod(pod, PodState::Running);
         self.metrics.record_ip_wait(waited);
@@ -670,11 +675,11 @@ impl<'s> World<'s> {
     /// keeping its address; the controller no longer counts it.
     pub(super) fn delete_pod(&mut self, pod: PodId) {
         let p = &self.pods[pod.0 as usize];
-        let grace_ms = self.scenario.workloads[p.workload].termination_grace_ms;
+        let grace_ms = self.scenario.workloads[p.workload as usize].termination_grace_ms;
         match p.state {
             PodState::Terminating => {}
             PodState::Running if grace_ms > 0 => {
-                let workload = p.workload;
+                let workload = p.workload as usize;
                 self.move_pod(pod, PodState::Terminating);
                 let pod_ref = self.pod_ref(pod);
                 self.queue
@@ -698,7 +703,7 @@ impl<'s> World<'s> {
     /// and its node resources are free.
     pub(super) fn remove_pod(&mut self, pod: PodId) {
         let p = &self.pods[pod.0 as usize];
-        let (state, workload, node, slot) = (p.state, p.workload, p.node, p.slot as usize);
+        let (state, workload, node, slot) = (p.state, p.workload as usize, p.node, p.slot as usize);
         let (ordinal, holds_primary) = (p.ordinal, p.holds_primary);
         let kind = &self.scenario.workloads[workload].kind;
         match state {
