@@ -220,6 +220,9 @@ impl<'s> World<'s> {
         while let Some((at_ms, event)) = self.queue.pop_through(horizon_ms) {
             self.events += 1;
             self.pending_sum += self.queue.len() as u64;
+            if let Some(&next) = self.queue.peek_soon() {
+                self.prefetch_record(next);
+            }
             if checker.is_off() {
                 self.handle(event);
             } else {
@@ -237,6 +240,31 @@ impl<'s> World<'s> {
     /// Current simulated time.
     fn now(&self) -> Millis {
         self.queue.now_ms()
+    }
+
+    /// Starts fetching the node or pod record `event` will read first (see
+    /// [`crate::engine::prefetch`]); only a hint, so a stale or reused id does no harm.
+    #[inline]
+    fn prefetch_record(&self, event: Event) {
+        match event {
+            Event::NodeReady(node)
+            | Event::SlotWake(node, _)
+            | Event::SlotOpDone(node, _)
+            | Event::SlotUnassignDone(node, _)
+            | Event::PoolSync(node, _)
+            | Event::TopUpTimeout(node, _)
+            | Event::StickyExpire(node, _)
+            | Event::NodeEmptyCheck(node, _) => {
+                crate::engine::prefetch(self.nodes.as_ptr().wrapping_add(node.id.0 as usize));
+            }
+            Event::JobEnd(pod)
+            | Event::PodTerminated(pod)
+            | Event::CniAttempt(pod)
+            | Event::CniTimeout(pod, _) => {
+                crate::engine::prefetch(self.pods.as_ptr().wrapping_add(pod.id.0 as usize));
+            }
+            _ => {}
+        }
     }
 
     fn handle(&mut self, event: Event) {

@@ -139,6 +139,31 @@ impl<E: Copy> EventQueue<E> {
         Some(word * 64 + self.wheel_words[word].trailing_zeros() as usize)
     }
 
+    /// The earliest wheel bucket after `slot`, if any.
+    fn wheel_slot_after(&self, slot: usize) -> Option<usize> {
+        let (word, bit) = (slot / 64, slot % 64);
+        let rest = self.wheel_words[word] & (u64::MAX << bit << 1);
+        if rest != 0 {
+            return Some(word * 64 + rest.trailing_zeros() as usize);
+        }
+        let words = self.wheel_summary & (u64::MAX << word << 1);
+        if words == 0 {
+            return None;
+        }
+        let word = words.trailing_zeros() as usize;
+        Some(word * 64 + self.wheel_words[word].trailing_zeros() as usize)
+    }
+
+    /// The next event if it is already in `due` or the next wheel bucket, without popping it:
+    /// a hint for prefetching, so it gives up rather than search the upper levels.
+    pub fn peek_soon(&self) -> Option<&E> {
+        if !self.due_is_empty() {
+            return Some(&self.due[self.due_head].1);
+        }
+        let slot = self.first_wheel_slot()?;
+        self.wheel[slot].first().map(|(_, event)| event)
+    }
+
     /// The time a wheel bucket stands for.
     fn wheel_time(&self, slot: usize) -> Millis {
         (self.now_ms & !(WHEEL as Millis - 1)) | slot as Millis
@@ -184,6 +209,14 @@ impl<E: Copy> EventQueue<E> {
                 self.wheel_words[slot / 64] &= !(1 << (slot % 64));
                 if self.wheel_words[slot / 64] == 0 {
                     self.wheel_summary &= !(1 << (slot / 64));
+                }
+                // The next two buckets were written long ago and are likely out of cache: fetch
+                // them while this one's events are handled (`peek_soon` reads the first).
+                if let Some(next) = self.first_wheel_slot() {
+                    crate::engine::prefetch(self.wheel[next].as_ptr());
+                    if let Some(after) = self.wheel_slot_after(next) {
+                        crate::engine::prefetch(self.wheel[after].as_ptr());
+                    }
                 }
             } else {
                 let bucket = self.lowest_upper()?;
