@@ -111,6 +111,9 @@ pub struct World<'s> {
     /// Index into `scenario.terway_configs` of what `eni-config` says now.
     current_config: usize,
     vswitches: Vec<VSwitch>,
+    /// Per Terway config and zone, the vSwitches listed for the zone in `eni-config` (empty
+    /// when none are): resolved once, since the daemon looks them up on every ENI create.
+    listed_vswitches: Vec<Vec<Vec<usize>>>,
     pools: Vec<Pool>,
     nodes: Vec<Node>,
     free_nodes: Vec<NodeId>,
@@ -166,6 +169,17 @@ impl<'s> World<'s> {
             rng_timers: rng::stream(scenario.seed, run_index, Concern::Timers),
             current_config: 0,
             vswitches,
+            listed_vswitches: scenario
+                .terway_configs
+                .iter()
+                .map(|config| {
+                    scenario
+                        .zones
+                        .iter()
+                        .map(|zone| config.vswitches.get(zone).cloned().unwrap_or_default())
+                        .collect()
+                })
+                .collect(),
             pools: Vec::new(),
             nodes: Vec::new(),
             free_nodes: Vec::new(),

@@ -334,7 +334,11 @@ impl<'s> World<'s> {
     pub(super) fn bind_pod(&mut self, pod: PodId, node: NodeId) {
         let p = &self.pods[pod.0 as usize];
         let spec = &self.scenario.workloads[p.workload as usize];
-        let (workload, cpu, memory) = (p.workload as usize, u64::from(spec.cpu_millis), spec.memory_mib);
+        let (workload, cpu, memory) = (
+            p.workload as usize,
+            u64::from(spec.cpu_millis),
+            spec.memory_mib,
+        );
         let n = &mut self.nodes[node.0 as usize];
         n.cpu_used += cpu;
         n.memory_used += memory;

@@ -646,6 +646,12 @@ impl<'s> World<'s> {
                 }
                 zone_covered[node.zone] += slot.covered_pending;
                 for request in &slot.queue {
+                    ensure!(
+                        slot.earliest_deadline_ms <= request.deadline_ms,
+                        "{name}: a request is due at {} ms, before the slot's earliest deadline {} ms",
+                        request.deadline_ms,
+                        slot.earliest_deadline_ms
+                    );
                     let Some(pod_ref) = request.pod else {
                         continue;
                     };
@@ -659,6 +665,12 @@ impl<'s> World<'s> {
                         pod.0,
                         p.state,
                         p.node.0
+                    );
+                    ensure!(
+                        p.slot as usize == slot_index,
+                        "{name}: pod {} is queued here but names slot {}",
+                        pod.0,
+                        p.slot
                     );
                     ensure!(
                         queued_pods.insert(pod.0),

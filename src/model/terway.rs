@@ -169,6 +169,9 @@ pub(super) struct Slot {
     /// The ENI's vSwitch; meaningful unless `Init`/`Creating`.
     pub vswitch: usize,
     pub inhibit_until_ms: Millis,
+    /// No queued request is due before this (it may be earlier than the earliest one): while
+    /// it has not passed, nothing has expired and the queue need not be read.
+    pub earliest_deadline_ms: Millis,
     pub eni_bucket: TokenBucket,
     pub ip_bucket: TokenBucket,
     pub worker: Worker,
@@ -189,12 +192,33 @@ impl Slot {
             primary_idle: false,
             queue: VecDeque::new(),
             inhibit_until_ms: 0,
+            earliest_deadline_ms: Millis::MAX,
             eni_bucket: TokenBucket::default(),
             ip_bucket: TokenBucket::default(),
             worker: Worker::Idle,
             op: None,
             covered_pending: 0,
         }
+    }
+
+    /// Queues a request at the back.
+    pub fn enqueue(&mut self, request: Request) {
+        self.earliest_deadline_ms = self.earliest_deadline_ms.min(request.deadline_ms);
+        self.queue.push_back(request);
+    }
+
+    /// Drops the requests whose CNI call has given up by `now`.
+    pub fn drop_expired(&mut self, now: Millis) {
+        if self.earliest_deadline_ms >= now {
+            return;
+        }
+        self.queue.retain(|request| request.deadline_ms >= now);
+        self.earliest_deadline_ms = self
+            .queue
+            .iter()
+            .map(|r| r.deadline_ms)
+            .min()
+            .unwrap_or(Millis::MAX);
     }
 
     /// Addresses owned by pods, held ones (StatefulSet) included.
@@ -296,8 +320,8 @@ pub(super) struct StickyAddress {
 enum Placement {
     /// An idle address was bound at once.
     Bound { slot: usize, holds_primary: bool },
-    /// Queued on a slot; the slot's worker will ask ECS.
-    Queued,
+    /// Queued on this slot; the slot's worker will ask ECS.
+    Queued { slot: usize },
     /// No slot took it; `inhibited` if one refused for lack of vSwitch addresses.
     Refused { inhibited: bool },
 }
@@ -437,7 +461,9 @@ impl<'s> World<'s> {
                 slot,
                 holds_primary,
             } => self.pod_got_address(pod, slot, holds_primary),
-            Placement::Queued => {
+            Placement::Queued { slot } => {
+                // Until the pod has an address, `slot` names where its request waits.
+                self.pods[pod.0 as usize].slot = slot as u8;
                 let attempt = self.pods[pod.0 as usize].attempt;
                 self.queue.schedule(
                     now + super::workload::CNI_TIMEOUT_MS,
@@ -460,10 +486,10 @@ impl<'s> World<'s> {
         if p.attempt != attempt || !p.is_waiting_for_address() {
             return;
         }
-        let node = p.node;
-        for slot in &mut self.nodes[node.0 as usize].slots {
-            slot.queue.retain(|request| request.pod != Some(pod));
-        }
+        let (node, slot) = (p.node, p.slot as usize);
+        self.nodes[node.0 as usize].slots[slot]
+            .queue
+            .retain(|request| request.pod != Some(pod));
         self.cni_failed(id, CniFailure::NoAddress(None));
     }
 
@@ -509,11 +535,9 @@ impl<'s> World<'s> {
                 }
             }
             Some((_, slot_index, false)) => {
-                self.nodes[node.0 as usize].slots[slot_index]
-                    .queue
-                    .push_back(request);
+                self.nodes[node.0 as usize].slots[slot_index].enqueue(request);
                 self.kick(node, slot_index);
-                Placement::Queued
+                Placement::Queued { slot: slot_index }
             }
             None => Placement::Refused { inhibited },
         }
@@ -639,7 +663,7 @@ impl<'s> World<'s> {
         if slot.worker != Worker::Idle || slot.status == SlotStatus::Deleting {
             return;
         }
-        slot.queue.retain(|request| request.deadline_ms >= now);
+        slot.drop_expired(now);
         if slot.queue.is_empty() {
             return;
         }
@@ -662,7 +686,7 @@ impl<'s> World<'s> {
         let slot = &mut self.nodes[id.0 as usize].slots[slot_index];
         match slot.worker {
             Worker::Gathering(at) if at == now => {
-                slot.queue.retain(|request| request.deadline_ms >= now);
+                slot.drop_expired(now);
                 let queued = slot.queue.len() as u32;
                 if queued == 0 {
                     slot.worker = Worker::Idle;
@@ -916,18 +940,10 @@ impl<'s> World<'s> {
         let empty_slot = n.slots.iter().any(|slot| {
             slot.enabled && matches!(slot.status, SlotStatus::Init | SlotStatus::Creating)
         });
-        let config = &self.scenario.terway_configs[n.daemon.config];
-        let listed: &[usize] = if empty_slot {
-            match config
-                .vswitches
-                .get(&self.scenario.zones[n.zone])
-                .filter(|list| !list.is_empty())
-            {
-                Some(list) => list,
-                None => std::slice::from_ref(&n.primary_vswitch),
-            }
-        } else {
-            &[]
+        let listed: &[usize] = match self.listed_vswitches[n.daemon.config][n.zone].as_slice() {
+            _ if !empty_slot => &[],
+            [] => std::slice::from_ref(&n.primary_vswitch),
+            list => list,
         };
         let candidates = growable.chain(listed.iter().copied());
         // Each vSwitch once; the candidates are a handful, so look back rather than allocate
@@ -977,14 +993,17 @@ impl<'s> World<'s> {
         let now = self.now();
         let n = &self.nodes[node.0 as usize];
         let config = &self.scenario.terway_configs[n.daemon.config];
-        let zone_name = &self.scenario.zones[n.zone];
-        let listed = config
-            .vswitches
-            .get(zone_name)
-            .filter(|list| !list.is_empty());
+        // The config's list for the node's zone, or eth0's vSwitch when the zone has none.
         let primary = [n.primary_vswitch];
-        let candidates: &[usize] = listed.map_or(&primary, |list| list.as_slice());
-        let mut records: Vec<(usize, u32)> = Vec::with_capacity(candidates.len());
+        let candidates = match self.listed_vswitches[n.daemon.config][n.zone].as_slice() {
+            [] => &primary,
+            list => list,
+        };
+        let ordered = config.vswitch_selection == VSwitchSelection::Ordered;
+        // `ordered` wants the largest cached count only, found in one pass; `random` shuffles
+        // every record, as Terway does, so its draws stay the same.
+        let mut best: Option<(usize, u32)> = None;
+        let mut records: Vec<(usize, u32)> = Vec::new();
         let node_zone = n.zone;
         for &vswitch in candidates {
             let cached = self.nodes[node.0 as usize].daemon.cache[vswitch]
@@ -1009,15 +1028,19 @@ impl<'s> World<'s> {
             if self.vswitches[vswitch].zone != node_zone || available == 0 {
                 continue;
             }
-            records.push((vswitch, available));
-        }
-        match config.vswitch_selection {
-            // Terway's sort is not stable; ties keep the listed order here.
-            VSwitchSelection::Ordered => {
-                records.sort_by_key(|&(_, available)| std::cmp::Reverse(available))
+            if ordered {
+                // Terway's sort is not stable; ties keep the listed order here.
+                if best.is_none_or(|(_, most)| available > most) {
+                    best = Some((vswitch, available));
+                }
+            } else {
+                records.push((vswitch, available));
             }
-            VSwitchSelection::Random => records.shuffle(&mut self.rng_terway),
         }
+        if ordered {
+            return best.map(|(vswitch, _)| vswitch);
+        }
+        records.shuffle(&mut self.rng_terway);
         records.first().map(|&(vswitch, _)| vswitch)
     }
 
@@ -1052,7 +1075,7 @@ impl<'s> World<'s> {
                     deadline_ms: now + TOP_UP_TIMEOUT_MS,
                     counted_pending: false,
                 };
-                if let Placement::Queued = self.allocate(id, request) {
+                if let Placement::Queued { .. } = self.allocate(id, request) {
                     queued += 1;
                 }
             }

@@ -596,6 +596,9 @@ fn hot_fields_stay_in_one_cache_line() {
     assert!(offset_of!(Pod, node) + size_of::<NodeId>() <= 16);
     assert_eq!(align_of::<Node>(), 64);
     let pool_loop_end = offset_of!(Node, daemon) + offset_of!(Daemon, config) + size_of::<usize>();
-    assert!(pool_loop_end <= 64, "the pool loop reads {pool_loop_end} bytes");
+    assert!(
+        pool_loop_end <= 64,
+        "the pool loop reads {pool_loop_end} bytes"
+    );
     assert!(offset_of!(Node, usage) < 64 && offset_of!(Node, ipv4_per_eni) < 64);
 }

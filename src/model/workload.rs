@@ -48,6 +48,8 @@ pub(super) enum PodState {
 pub(super) struct Pod {
     pub generation: u32,
     pub state: PodState,
+    /// The slot holding the pod's address; while it waits for one, the slot its request is
+    /// queued on.
     pub slot: u8,
     pub holds_primary: bool,
     /// Whether the pod is counted as waiting for an address (`pods_pending_ip`).
@@ -550,7 +552,8 @@ impl<'s> World<'s> {
 
     pub(super) fn move_pod(&mut self, pod: PodId, to: PodState) {
         let p = &mut self.pods[pod.0 as usize];
-        let (from, key, workload, revision) = (p.state, (p.seq, pod), p.workload as usize, p.revision);
+        let (from, key, workload, revision) =
+            (p.state, (p.seq, pod), p.workload as usize, p.revision);
         p.state = to;
         let state = &mut self.workloads[workload];
         let counted = |s: PodState| !matches!(s, PodState::Terminating | PodState::Gone);
@@ -709,10 +712,11 @@ impl<'s> World<'s> {
         match state {
             PodState::Unscheduled => {}
             PodState::Attaching => {
+                // Its request, if still queued, waits on the slot it names.
                 let pod_ref = self.pod_ref(pod);
-                for slot in &mut self.nodes[node.0 as usize].slots {
-                    slot.queue.retain(|request| request.pod != Some(pod_ref));
-                }
+                self.nodes[node.0 as usize].slots[slot]
+                    .queue
+                    .retain(|request| request.pod != Some(pod_ref));
             }
             PodState::Backoff => {}
             PodState::Running | PodState::Terminating => {
