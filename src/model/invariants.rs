@@ -655,10 +655,21 @@ impl<'s> World<'s> {
                     let Some(pod_ref) = request.pod else {
                         continue;
                     };
+                    // A pod's requests leave the queue with it, so none is stale.
                     let Some(pod) = self.live_pod(pod_ref) else {
-                        continue;
+                        return Err(format!(
+                            "{name}: a queued request names pod {} generation {}, which is gone",
+                            pod_ref.id.0, pod_ref.generation
+                        ));
                     };
                     let p = &self.pods[pod.0 as usize];
+                    ensure!(
+                        request.counted_pending == p.pending_ip,
+                        "{name}: pod {}'s request says counted {}, the pod says pending {}",
+                        pod.0,
+                        request.counted_pending,
+                        p.pending_ip
+                    );
                     ensure!(
                         p.node.0 as usize == node_index && p.state == PodState::Attaching,
                         "{name}: a queued request names pod {}, which is {:?} on node {}",

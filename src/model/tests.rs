@@ -601,4 +601,8 @@ fn hot_fields_stay_in_one_cache_line() {
         "the pool loop reads {pool_loop_end} bytes"
     );
     assert!(offset_of!(Node, usage) < 64 && offset_of!(Node, ipv4_per_eni) < 64);
+    use super::terway::Slot;
+    assert_eq!(align_of::<Slot>(), 64);
+    assert!(offset_of!(Slot, inhibit_until_ms) + size_of::<Millis>() <= 64);
+    assert!(offset_of!(Slot, queue) + size_of::<std::collections::VecDeque<()>>() <= 64);
 }
