@@ -37,7 +37,8 @@ pub(super) struct Node {
     pub state: NodeState,
     pub ipv4_per_eni: u32,
     /// The slots' addresses as the pool loop counts them, kept in step by
-    /// [`Node::change_slot`].
+    /// [`Node::change_slot`]. Moving addresses between idle, marked and unassigning leaves it
+    /// as it is, so those moves need not go through it; the invariant checker recounts it.
     pub usage: PoolUsage,
     /// Pods bound to the node, running or not.
     pub pods: u32,
