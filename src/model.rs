@@ -33,7 +33,7 @@ use metrics::Metrics;
 use terway::VSwitch;
 use workload::{Pod, WorkloadState};
 
-/// Index of a node in [`World::nodes`]; slots are reused after a node is removed, so events
+/// Index of a node in the world's node table; slots are reused after a node is removed, so events
 /// carry the node's generation too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NodeId(pub u32);

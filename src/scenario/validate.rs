@@ -1844,7 +1844,7 @@ impl Scenario {
             + self.vswitches.len() as u64 * BYTES_PER_CACHE_ENTRY
     }
 
-    /// Refuses a scenario whose runs would need more than [`MEMORY_LIMIT_BYTES`], naming what
+    /// Refuses a scenario whose runs would need more than `MEMORY_LIMIT_BYTES`, naming what
     /// to lower: `scenario.runs` (or the sampling) when the results dominate, else the
     /// workload or node pool that takes the most. The error has no line; `validate` adds it.
     pub fn check_memory(&self) -> Result<(), ScenarioError> {
