@@ -1,5 +1,6 @@
 //! The discrete-event engine: integer simulated time, a time-ordered queue (first in, first
-//! out within a millisecond) and seeded random streams. [`run_once`] drives one run of the model to the horizon.
+//! out within a millisecond) and seeded random streams. [`run_once`] drives one run of the
+//! model to the horizon.
 //!
 //! The engine owns no domain knowledge; the model's handlers decide what each event does. It
 //! reads no clock and no environment, so a run is a pure function of (scenario, seed, run).

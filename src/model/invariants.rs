@@ -653,6 +653,10 @@ impl<'s> World<'s> {
                         slot.earliest_deadline_ms
                     );
                     let Some(pod_ref) = request.pod else {
+                        ensure!(
+                            !request.counted_pending,
+                            "{name}: a top-up request counts as a waiting pod"
+                        );
                         continue;
                     };
                     // A pod's requests leave the queue with it, so none is stale.

@@ -199,22 +199,27 @@ impl Metrics {
         self.update_demand(zone);
     }
 
-    pub fn shortage(&mut self, zone: usize, now: Millis, cause: ShortageCause) {
+    /// `failures` calls of waiting pods on one node failed for `cause`: a shortage of the zone
+    /// if the node can reach no free address (`reachable`), else failures of Terway's own
+    /// making (stranded).
+    pub fn waiters_failed(
+        &mut self,
+        zone: usize,
+        now: Millis,
+        cause: ShortageCause,
+        reachable: u32,
+        failures: u32,
+    ) {
         let outcome = &mut self.zones[zone];
-        if outcome.first_shortage_ms.is_none() {
-            outcome.first_shortage_ms = Some(now);
-            outcome.first_shortage_cause = Some(cause);
+        if reachable == 0 {
+            if outcome.first_shortage_ms.is_none() {
+                outcome.first_shortage_ms = Some(now);
+                outcome.first_shortage_cause = Some(cause);
+            }
+        } else {
+            outcome.first_stranded_ms.get_or_insert(now);
+            outcome.stranded_failures += failures;
         }
-    }
-
-    pub fn stranded(&mut self, zone: usize, now: Millis) {
-        self.stranded_many(zone, now, 1);
-    }
-
-    pub fn stranded_many(&mut self, zone: usize, now: Millis, failures: u32) {
-        let outcome = &mut self.zones[zone];
-        outcome.first_stranded_ms.get_or_insert(now);
-        outcome.stranded_failures += failures;
     }
 
     pub fn covered_pending_changed(&mut self, zone: usize, delta: i64) {

@@ -346,6 +346,16 @@ fn slot_rank(slot: &Slot, index: usize, highest_first: bool) -> u32 {
     ((rank as u32) << 8) | index as u32
 }
 
+/// Where a daemon opens ENIs: its config's vSwitches for the node's zone, or eth0's vSwitch
+/// when the zone has none listed.
+fn listed_or_eth0<'a>(listed: &'a [usize], eth0: &'a usize) -> &'a [usize] {
+    if listed.is_empty() {
+        std::slice::from_ref(eth0)
+    } else {
+        listed
+    }
+}
+
 impl<'s> World<'s> {
     /// Starts (or restarts) the node's daemon: reads the current `eni-config`, keeps attached
     /// ENIs, forgets caches, inhibits, rate limits and queues; the pool loop runs at once.
@@ -388,9 +398,10 @@ impl<'s> World<'s> {
             }
         }
         // `enabled` changes only here, so the slots are counted afresh.
-        let enabled = node.slots.iter().filter(|slot| slot.enabled).count() as u32;
+        let mut enabled = 0;
         node.usage = PoolUsage::default();
         for slot in &node.slots {
+            enabled += u32::from(slot.enabled);
             node.usage.add(PoolUsage::of(slot));
         }
         let daemon = &mut node.daemon;
@@ -787,13 +798,13 @@ impl<'s> World<'s> {
     /// will serve them.
     fn cover_pending(&mut self, node: NodeId, slot_index: usize, count: u32) {
         let n = &self.nodes[node.0 as usize];
-        // A queued pod's `counted_pending` is its `pending_ip` (the invariants check it), so
-        // the pod records, far apart in memory, need not be read.
+        // A queued pod's `counted_pending` is its `pending_ip` (the invariants check it), and a
+        // top-up's is false, so the pod records, far apart in memory, need not be read.
         let covered = n.slots[slot_index]
             .queue
             .iter()
             .take(count as usize)
-            .filter(|request| request.pod.is_some() && request.counted_pending)
+            .filter(|request| request.counted_pending)
             .count() as u32;
         let zone = n.zone;
         self.nodes[node.0 as usize].slots[slot_index].covered_pending = covered;
@@ -917,11 +928,8 @@ impl<'s> World<'s> {
             }
         }
         if counted > 0 {
-            if reachable == 0 {
-                self.metrics.shortage(zone, now, cause);
-            } else {
-                self.metrics.stranded_many(zone, now, counted);
-            }
+            self.metrics
+                .waiters_failed(zone, now, cause, reachable, counted);
         }
     }
 
@@ -942,10 +950,13 @@ impl<'s> World<'s> {
         let empty_slot = n.slots.iter().any(|slot| {
             slot.enabled && matches!(slot.status, SlotStatus::Init | SlotStatus::Creating)
         });
-        let listed: &[usize] = match self.listed_vswitches[n.daemon.config][n.zone].as_slice() {
-            _ if !empty_slot => &[],
-            [] => std::slice::from_ref(&n.primary_vswitch),
-            list => list,
+        let listed = if empty_slot {
+            listed_or_eth0(
+                &self.listed_vswitches[n.daemon.config][n.zone],
+                &n.primary_vswitch,
+            )
+        } else {
+            &[]
         };
         let candidates = growable.chain(listed.iter().copied());
         // Each vSwitch once; the candidates are a handful, so look back rather than allocate
@@ -995,12 +1006,8 @@ impl<'s> World<'s> {
         let now = self.now();
         let n = &self.nodes[node.0 as usize];
         let config = &self.scenario.terway_configs[n.daemon.config];
-        // The config's list for the node's zone, or eth0's vSwitch when the zone has none.
-        let primary = [n.primary_vswitch];
-        let candidates = match self.listed_vswitches[n.daemon.config][n.zone].as_slice() {
-            [] => &primary,
-            list => list,
-        };
+        let primary = n.primary_vswitch;
+        let candidates = listed_or_eth0(&self.listed_vswitches[n.daemon.config][n.zone], &primary);
         let ordered = config.vswitch_selection == VSwitchSelection::Ordered;
         // `ordered` wants the largest cached count only, found in one pass; `random` shuffles
         // every record, as Terway does, so its draws stay the same.

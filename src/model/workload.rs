@@ -657,11 +657,7 @@ impl<'s> World<'s> {
             self.metrics.pending_ip_changed(zone, 1);
         }
         if let Some(cause) = cause {
-            if reachable == 0 {
-                self.metrics.shortage(zone, now, cause);
-            } else {
-                self.metrics.stranded(zone, now);
-            }
+            self.metrics.waiters_failed(zone, now, cause, reachable, 1);
         }
     }
 
