@@ -147,7 +147,7 @@ pub fn bench(scenario: &Scenario, runs: u32, repeats: u32) -> BenchReport {
     for repeat in 0..repeats {
         let window = repeat == 0 && reset_peak_memory();
         let start = Instant::now();
-        let result = crate::engine::run_once(scenario, 0);
+        let result = crate::model::run_once(scenario, 0);
         run_s = run_s.min(start.elapsed().as_secs_f64());
         if repeat == 0 {
             peak_memory_one_run = peak_memory_bytes().filter(|_| window);

@@ -20,7 +20,7 @@ mod workload;
 use rand_chacha::ChaCha8Rng;
 
 use crate::engine::queue::EventQueue;
-use crate::engine::rng::{self, Concern};
+use crate::engine::{self, LoopCounts, Simulation, rng};
 use crate::scenario::{ActionKind, Millis, Scenario};
 
 pub use invariants::{CheckCounts, InvariantViolation};
@@ -54,6 +54,27 @@ pub struct NodeRef {
 pub struct PodRef {
     id: PodId,
     generation: u32,
+}
+
+/// What a run's random streams are for (see [`engine::rng`]). The numbers fix each stream's
+/// number, so they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Concern {
+    /// Job arrivals and run times.
+    Workload = 0,
+    /// Terway's own randomness: shuffled vSwitches, map iteration, backoff jitter.
+    Terway = 1,
+    /// Jitter of per-node timers (pool sync, idle reclaim, stateful hold).
+    Timers = 2,
+}
+
+fn stream(scenario: &Scenario, run_index: u32, concern: Concern) -> ChaCha8Rng {
+    rng::stream(scenario.seed, run_index, concern as u64)
+}
+
+/// Runs run `run_index` of the scenario to its horizon.
+pub fn run_once(scenario: &Scenario, run_index: u32) -> RunResult {
+    World::new(scenario, run_index).run()
 }
 
 /// The closed set of things that can happen.
@@ -124,9 +145,6 @@ pub struct World<'s> {
     pod_seq: u64,
     scheduler_pass_pending: bool,
     autoscaler_pending: bool,
-    events: u64,
-    /// Sum over events of the events still pending (for the benchmark's baseline).
-    pending_sum: u64,
 }
 
 /// What one run produced.
@@ -164,9 +182,9 @@ impl<'s> World<'s> {
         let mut world = World {
             scenario,
             queue: EventQueue::new(),
-            rng_workload: rng::stream(scenario.seed, run_index, Concern::Workload),
-            rng_terway: rng::stream(scenario.seed, run_index, Concern::Terway),
-            rng_timers: rng::stream(scenario.seed, run_index, Concern::Timers),
+            rng_workload: stream(scenario, run_index, Concern::Workload),
+            rng_terway: stream(scenario, run_index, Concern::Terway),
+            rng_timers: stream(scenario, run_index, Concern::Timers),
             current_config: 0,
             vswitches,
             listed_vswitches: scenario
@@ -190,8 +208,6 @@ impl<'s> World<'s> {
             pod_seq: 0,
             scheduler_pass_pending: false,
             autoscaler_pending: false,
-            events: 0,
-            pending_sum: 0,
         };
         world.metrics.run_index = run_index;
         for (index, action) in scenario.actions.iter().enumerate() {
@@ -228,27 +244,15 @@ impl<'s> World<'s> {
         progress: &mut dyn FnMut(Millis),
         mode: invariants::Mode,
     ) -> Result<(RunResult, CheckCounts), InvariantViolation> {
-        const EVENTS_PER_REPORT: u64 = 1 << 16;
-        let mut checker = invariants::Checker::new(mode);
         let horizon_ms = self.scenario.horizon_ms;
-        while let Some((at_ms, event)) = self.queue.pop_through(horizon_ms) {
-            self.events += 1;
-            self.pending_sum += self.queue.len() as u64;
-            if let Some(&next) = self.queue.peek_soon() {
-                self.prefetch_record(next);
-            }
-            if checker.is_off() {
-                self.handle(event);
-            } else {
-                self.handle_checked(event, at_ms, &mut checker)?;
-            }
-            if self.events.is_multiple_of(EVENTS_PER_REPORT) {
-                progress(at_ms);
-            }
-        }
+        let mut run = Stepper {
+            world: &mut self,
+            checker: invariants::Checker::new(mode),
+        };
+        let counts = engine::run_until(&mut run, horizon_ms, progress)?;
+        let mut checker = run.checker;
         self.check_at_end(&mut checker)?;
-        progress(horizon_ms);
-        Ok((self.finish(), checker.counts))
+        Ok((self.finish(counts), checker.counts))
     }
 
     /// Current simulated time.
@@ -257,7 +261,7 @@ impl<'s> World<'s> {
     }
 
     /// Starts fetching the node or pod record `event` will read first (see
-    /// [`crate::engine::prefetch`]); only a hint, so a stale or reused id does no harm.
+    /// [`engine::prefetch`]); only a hint, so a stale or reused id does no harm.
     #[inline]
     fn prefetch_record(&self, event: Event) {
         match event {
@@ -269,13 +273,13 @@ impl<'s> World<'s> {
             | Event::TopUpTimeout(node, _)
             | Event::StickyExpire(node, _)
             | Event::NodeEmptyCheck(node, _) => {
-                crate::engine::prefetch(self.nodes.as_ptr().wrapping_add(node.id.0 as usize));
+                engine::prefetch(self.nodes.as_ptr().wrapping_add(node.id.0 as usize));
             }
             Event::JobEnd(pod)
             | Event::PodTerminated(pod)
             | Event::CniAttempt(pod)
             | Event::CniTimeout(pod, _) => {
-                crate::engine::prefetch(self.pods.as_ptr().wrapping_add(pod.id.0 as usize));
+                engine::prefetch(self.pods.as_ptr().wrapping_add(pod.id.0 as usize));
             }
             _ => {}
         }
@@ -330,24 +334,58 @@ impl<'s> World<'s> {
         }
     }
 
-    fn finish(mut self) -> RunResult {
+    fn finish(mut self, counts: LoopCounts) -> RunResult {
         let horizon_ms = self.scenario.horizon_ms;
         // The last sample lands on the horizon unless the interval already put one there.
         if self.metrics.last_sample_ms() != Some(horizon_ms) {
             self.queue.advance_to(horizon_ms);
             self.record_sample(horizon_ms);
         }
-        let events = self.events;
         let node_launch_failures = self.node_launch_failures();
         let pods_created = self.pod_seq;
-        let pending_events_mean = self.pending_sum as f64 / events.max(1) as f64;
         self.metrics.into_result(
             &self.vswitches,
-            events,
+            counts.events,
             pods_created,
             node_launch_failures,
-            pending_events_mean,
+            counts.pending_mean(),
         )
+    }
+}
+
+/// A world as the engine drives it: each event handled, and checked as the checker's mode says.
+struct Stepper<'w, 's> {
+    world: &'w mut World<'s>,
+    checker: invariants::Checker,
+}
+
+impl Simulation for Stepper<'_, '_> {
+    type Event = Event;
+    type Error = InvariantViolation;
+
+    #[inline]
+    fn queue(&self) -> &EventQueue<Event> {
+        &self.world.queue
+    }
+
+    #[inline]
+    fn queue_mut(&mut self) -> &mut EventQueue<Event> {
+        &mut self.world.queue
+    }
+
+    #[inline]
+    fn handle(&mut self, at_ms: Millis, event: Event) -> Result<(), InvariantViolation> {
+        if self.checker.is_off() {
+            self.world.handle(event);
+            Ok(())
+        } else {
+            self.world.handle_checked(event, at_ms, &mut self.checker)
+        }
+    }
+
+    #[inline]
+    fn prefetch(&self, next: Event) {
+        self.world.prefetch_record(next);
     }
 }
 

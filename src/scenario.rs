@@ -20,8 +20,8 @@ pub use file::{key_segment, nearest as nearest_name};
 pub use overrides::{Override, parse_with_overrides};
 pub use units::{format_duration, parse_duration_ms};
 
-/// Simulated milliseconds since the scenario starts.
-pub type Millis = u64;
+/// Simulated milliseconds since the scenario starts (the engine's time).
+pub use crate::engine::Millis;
 
 /// One millisecond, second, minute, hour and day in [`Millis`].
 pub const SECOND_MS: Millis = 1_000;

@@ -3,8 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine;
-use crate::model::{InvariantViolation, RunResult};
+use crate::model::{InvariantViolation, RunResult, World};
 use crate::scenario::{Millis, Scenario};
 
 /// Runs every seeded run of the scenario on the current rayon pool. `on_progress` receives
@@ -26,10 +25,12 @@ pub fn run_all_checked(
         .into_par_iter()
         .map(|run_index| {
             let mut reached: Millis = 0;
-            engine::run_once_checked(scenario, run_index, &mut |now| {
-                on_progress(now - reached);
-                reached = now;
-            })
+            World::new(scenario, run_index)
+                .run_checked(&mut |now| {
+                    on_progress(now - reached);
+                    reached = now;
+                })
+                .map(|(result, _)| result)
         })
         .collect()
 }
@@ -67,7 +68,7 @@ pub fn run_points(
         .into_par_iter()
         .map(|(point, run_index)| {
             let mut reached: Millis = 0;
-            let result = engine::run_once_with_progress(&scenarios[point], run_index, &mut |now| {
+            let result = World::new(&scenarios[point], run_index).run_with_progress(&mut |now| {
                 on_progress(now - reached);
                 reached = now;
             });

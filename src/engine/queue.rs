@@ -20,7 +20,7 @@
 
 use std::num::NonZeroU64;
 
-use crate::scenario::Millis;
+use super::Millis;
 
 /// The wheel: one bucket per millisecond of the current 4 096 ms block.
 const WHEEL_BITS: u32 = 12;
@@ -217,9 +217,9 @@ impl<E: Copy> EventQueue<E> {
                 // The next two buckets were written long ago and are likely out of cache: fetch
                 // them while this one's events are handled (`peek_soon` reads the first).
                 if let Some(next) = self.first_wheel_slot() {
-                    crate::engine::prefetch(self.wheel[next].as_ptr());
+                    super::prefetch(self.wheel[next].as_ptr());
                     if let Some(after) = self.wheel_slot_after(next) {
-                        crate::engine::prefetch(self.wheel[after].as_ptr());
+                        super::prefetch(self.wheel[after].as_ptr());
                     }
                 }
             } else {

@@ -130,6 +130,8 @@ pub(super) struct Checker {
     mode: Mode,
     last_ms: Millis,
     since_check: u64,
+    /// Events handled so far, to name the one that broke an invariant.
+    events: u64,
     pub(super) counts: CheckCounts,
 }
 
@@ -147,6 +149,7 @@ impl Checker {
             mode,
             last_ms: 0,
             since_check: 0,
+            events: 0,
             counts: CheckCounts::default(),
         }
     }
@@ -165,6 +168,7 @@ impl<'s> World<'s> {
         at_ms: Millis,
         checker: &mut Checker,
     ) -> Result<(), InvariantViolation> {
+        checker.events += 1;
         if at_ms < checker.last_ms {
             return Err(self.violation(
                 checker,
@@ -220,7 +224,7 @@ impl<'s> World<'s> {
             seed: self.scenario.seed,
             run_index: self.metrics.run_index,
             at_ms: self.now(),
-            events: self.events,
+            events: checker.events,
             event,
             every_event: checker.mode == Mode::EveryEvent,
             message,
@@ -919,7 +923,6 @@ duration = "5m"
         // Run a while, then lose one address from the books.
         for _ in 0..2_000 {
             let (at_ms, event) = world.queue.pop().expect("events");
-            world.events += 1;
             world
                 .handle_checked(event, at_ms, &mut checker)
                 .expect("clean");
@@ -928,7 +931,6 @@ duration = "5m"
         let message = world.check_invariants().expect_err("caught");
         assert!(message.contains("vSwitch vsw-pods: used"), "{message}");
         let (at_ms, event) = world.queue.pop().expect("events");
-        world.events += 1;
         let violation = world
             .handle_checked(event, at_ms, &mut checker)
             .expect_err("caught");

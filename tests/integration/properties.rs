@@ -9,7 +9,6 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use planner::engine;
 use planner::model::{RunResult, World};
 use planner::scenario::{self, Scenario};
 use rand::{RngExt, SeedableRng};
@@ -394,7 +393,7 @@ fn random_scenarios_keep_every_invariant_after_every_event() {
         if case % 4 == 0 {
             assert_eq!(
                 checked,
-                engine::run_once(&scenario, 0),
+                planner::model::run_once(&scenario, 0),
                 "case {case}: checking changed the result\n{text}"
             );
         }
