@@ -6,7 +6,8 @@
 //! - [`scenario`] reads TOML and yields a validated [`scenario::Scenario`];
 //! - [`engine`] runs one seeded run of the [`model`] to the horizon;
 //! - [`sweep`] runs many seeded runs in parallel, in a fixed order;
-//! - [`report`] turns the runs into percentiles, CSV files and a summary;
+//! - [`stats`] reduces runs to percentiles, below both [`report`] and [`plan`];
+//! - [`report`] turns the runs into summary tables, CSV files and charts;
 //! - [`plan`] recommends vSwitches and expansion points, checks them by re-running, and judges
 //!   the capacity gates;
 //! - [`import`] turns what kubectl and the aliyun CLI print into a scenario of today's cluster;
@@ -22,4 +23,5 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod scenario;
+pub mod stats;
 pub mod sweep;

@@ -11,13 +11,11 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use crate::model::RunResult;
-use crate::report::{
-    human_duration, idle_at_peak, ip_wait_percentiles, time_percentile, value_percentile,
-};
 use crate::scenario::{
     Action, ActionKind, MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, Millis, Scenario, VSwitchSpec,
-    usable_addresses,
+    human_duration, usable_addresses,
 };
+use crate::stats::{idle_at_peak, ip_wait_percentiles, time_percentile, value_percentile};
 use crate::sweep;
 
 /// The value at `percentile` over runs (higher is worse).

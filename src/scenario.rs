@@ -18,7 +18,7 @@ use ipnet::Ipv4Net;
 pub use crate::catalog::InstanceType;
 pub use file::{key_segment, nearest as nearest_name};
 pub use overrides::{Override, parse_with_overrides};
-pub use units::{format_duration, parse_duration_ms};
+pub use units::{format_duration, human_duration, parse_duration_ms};
 
 /// Simulated milliseconds since the scenario starts (the engine's time).
 pub use crate::engine::Millis;

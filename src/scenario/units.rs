@@ -95,6 +95,36 @@ pub fn format_duration(ms: Millis) -> String {
     parts.join(" ")
 }
 
+/// A duration for people: the two largest nonzero units, rounded down (`2d 10h`, `10m 29s`,
+/// `4.5s`), so columns stay readable; the CSV files keep milliseconds.
+pub fn human_duration(ms: Millis) -> String {
+    if ms < 60_000 {
+        return match ms {
+            0 => "0s".into(),
+            1..1_000 => format!("{ms}ms"),
+            _ => format!("{:.1}s", ms as f64 / 1000.0),
+        };
+    }
+    let units = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ];
+    let parts: Vec<String> = units
+        .iter()
+        .scan(ms, |rest, &(unit, name)| {
+            let count = *rest / unit;
+            *rest %= unit;
+            Some((count, name))
+        })
+        .filter(|&(count, _)| count > 0)
+        .take(2)
+        .map(|(count, name)| format!("{count}{name}"))
+        .collect();
+    parts.join(" ")
+}
+
 /// A non-negative decimal read exactly: `mantissa / 10^scale`.
 struct Decimal {
     mantissa: u128,
@@ -223,6 +253,19 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_durations_keep_two_units() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(450), "450ms");
+        assert_eq!(human_duration(4_544), "4.5s");
+        assert_eq!(human_duration(629_100), "10m 29s");
+        assert_eq!(human_duration(2 * 86_400_000 + 629_100), "2d 10m");
+        assert_eq!(
+            human_duration(2 * 86_400_000 + 3 * 3_600_000 + 629_100),
+            "2d 3h"
+        );
+    }
 
     #[test]
     fn durations_parse_every_unit_and_combinations() {
