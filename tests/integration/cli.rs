@@ -225,3 +225,59 @@ fn bench_prints_events_rates_ratio_speed_up_and_memory() {
     assert_eq!(code(&output), 2);
     assert!(stderr(&output).contains("--scale 0"), "{}", stderr(&output));
 }
+
+/// Runs `planner` with its standard output closed before it writes anything, as
+/// `planner catalog | head -0` would.
+fn with_stdout_closed(args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_planner"))
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start planner");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("planner ends")
+}
+
+// Like other Unix tools, every command that prints ends quietly when its reader has gone,
+// with the exit code it would have had.
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let scratch = Scratch::new("epipe");
+    let fixture = |name: &str| {
+        root()
+            .join("tests/fixtures/import")
+            .join(name)
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let (cm, vsw) = (fixture("eni-config.yaml"), fixture("vswitches.json"));
+    let out = scratch.path("out");
+    let clean = root().join("tests/fixtures/check-clean.toml");
+    let steady = scenario("steady.toml");
+    let commands: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["catalog"], 0),
+        (vec!["check", clean.to_str().unwrap()], 0),
+        (vec!["import", "--eni-config", &cm, "--vswitches", &vsw], 0),
+        (
+            vec![
+                "run",
+                steady.to_str().unwrap(),
+                "--runs",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            0,
+        ),
+    ];
+    for (args, expected) in commands {
+        let output = with_stdout_closed(&args);
+        let err = stderr(&output);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_eq!(code(&output), expected, "{args:?}: {err}");
+    }
+}

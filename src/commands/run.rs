@@ -1,0 +1,138 @@
+//! `planner run`: a scenario's seeded runs, the reports, the recommendations and the gates.
+
+use std::path::{Path, PathBuf};
+
+use planner::plan;
+use planner::report;
+use planner::scenario::{self, Override};
+
+use super::{CommonArgs, Failure, Progress, load, output_dir, print};
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// A capacity gate, overriding `[gates]`: min_time_to_shortage=30d,
+    /// max_vswitch_utilization=0.85, max_pods_pending_ip=0 or percentile=90. Repeatable.
+    #[arg(long = "gate", value_name = "KEY=VALUE")]
+    pub gates: Vec<String>,
+    /// Check the model's invariants after every event (slower). A violation is a bug in planner:
+    /// it exits 3 naming the seed, run, simulated time and event.
+    #[arg(long)]
+    pub check_invariants: bool,
+}
+
+pub fn run(args: RunArgs) -> Result<(), Failure> {
+    let mut overrides = Vec::new();
+    for gate in &args.gates {
+        let o = Override::parse(gate).map_err(|e| Failure::input(format!("--gate {e}")))?;
+        let known = [
+            "percentile",
+            "min_time_to_shortage",
+            "max_vswitch_utilization",
+            "max_pods_pending_ip",
+        ];
+        if !known.contains(&o.key.as_str()) {
+            let hint = scenario::nearest_name(&o.key, known)
+                .map(|n| format!(", did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(Failure::input(format!(
+                "--gate {}: unknown gate `{}`{hint} (gates: {})",
+                gate,
+                o.key,
+                known.join(", ")
+            )));
+        }
+        overrides.push(Override {
+            key: format!("gates.{}", o.key),
+            value: o.value,
+        });
+    }
+    let scenario = load(&args.scenario, &overrides, &args.common)?;
+    let out = output_dir(
+        &args.common,
+        Path::new("reports").join(&scenario.name),
+        &args.scenario,
+    )?;
+    let progress = Progress::new(&scenario, &args.common)?;
+    let started = std::time::Instant::now();
+    let runs = if args.check_invariants {
+        progress.run_checked(&scenario)?
+    } else {
+        progress.run(&scenario)
+    };
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let summary = report::summarize(&scenario, &runs);
+    let stats = args.common.stats.then(|| report::ci::Stats {
+        events: summary.events,
+        wall_s: elapsed_s,
+        threads: progress.pool.current_num_threads(),
+        peak_memory_bytes: planner::bench::peak_memory_bytes(),
+    });
+    let mut recommendations = plan::recommend(&scenario, &runs);
+    if !recommendations.is_empty() {
+        progress.add(&scenario);
+        progress
+            .pool
+            .install(|| plan::verify(&scenario, &mut recommendations, &progress.callback()));
+    }
+    let savings = if plan::pools_hold_idle(&scenario) {
+        progress.add(&scenario);
+        progress
+            .pool
+            .install(|| plan::pool_savings(&scenario, &runs, &progress.callback()))
+    } else {
+        Vec::new()
+    };
+    progress.finish();
+    let gates = plan::judge(&scenario, &runs, &recommendations);
+    let charts = report::png::charts(&scenario, &summary)
+        .map_err(|e| Failure::input(format!("cannot draw the charts: {e}")))?;
+    let chart_names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
+    let plan = report::ci::Plan {
+        recommendations: &recommendations,
+        savings: &savings,
+        gates: &gates,
+        charts: &chart_names,
+        stats: stats.as_ref(),
+    };
+    let mut files = report::csv::all(&summary);
+    files.push((
+        "recommendations.csv",
+        report::ci::recommendations_csv(&recommendations),
+    ));
+    files.push((
+        "summary.json",
+        report::ci::summary_json(&scenario, &summary, plan),
+    ));
+    files.push(("summary.md", report::ci::summary_md(&summary, plan)));
+    files.push(("junit.xml", report::ci::junit_xml(&summary, &gates)));
+    files.extend(charts.iter().map(|(name, bytes)| (*name, bytes.clone())));
+    report::write_reports(&out, &files).map_err(Failure::input)?;
+    if !args.common.quiet {
+        print(format!(
+            "{}{}wrote {}/ ({} files)\n",
+            report::summary_table(&summary),
+            report::plan_table(plan),
+            out.display(),
+            files.len()
+        ))?;
+    }
+    if let Some(stats) = &stats {
+        eprintln!("{}", stats.line());
+    }
+    let failed: Vec<&plan::GateResult> = gates.iter().filter(|g| !g.passed).collect();
+    for gate in &failed {
+        eprintln!("gate failed: {}: {}", gate.gate, gate.message);
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            message: format!("{} of {} capacity gates failed", failed.len(), gates.len()),
+        })
+    }
+}
