@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod determinism;
 mod import;
+mod layering;
 mod malformed;
 mod plan;
 mod properties;
