@@ -3,6 +3,22 @@
 //! All arithmetic is on integers (decimals are read as mantissa and scale), so "0.3" cores or
 //! "1.5Gi" give the same value everywhere, and an input near `u64::MAX` is refused instead of
 //! wrapping.
+//!
+//! Why these parsers are our own rather than a crate's: a scenario that reads today must read
+//! the same tomorrow, and a typo must stay an error that names the accepted forms.
+//! - `humantime::parse_duration` (2.x) accepts more: "5 s", "5sec", "1w", "2y", "1.5h", and
+//!   "M" as months, so "10M" (minutes meant) would silently become 304 days where it is refused
+//!   here; its messages do not show our forms. Its `format_duration` writes "1day 6h", not the
+//!   "1d 6h" that messages, lints, reports and `import` print and that reads back here.
+//! - jiff's "friendly" format accepts fractions, signs ("-5s"), "5 s", spelled-out units and
+//!   ISO 8601 ("PT5S"); its `SignedDuration` refuses days ("1d 6h") and its `Span` needs to be
+//!   told a day is 24 hours. A date-time library for some 60 lines of parsing.
+//! - Kubernetes quantities: `k8s-openapi`'s `Quantity` is an unparsed string; the crates that
+//!   parse it (`k8s_quantity_parser`, `kube_quantity`) bring `k8s-openapi` and regex or nom,
+//!   aim at Kubernetes' wider grammar (exponents such as "1e3", signs, P/E/n/u suffixes) and
+//!   round their own way, where here CPU rounds up to a millicore and memory up to a MiB.
+//!
+//! Narrowing any of them back to this syntax would take a check as long as the parser.
 
 use super::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, SECOND_MS};
 
