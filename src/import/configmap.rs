@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::yaml::{self, Yaml};
+use super::yaml::{self, Node, NodeExt};
 use super::{ImportError, Input, json_error};
 use crate::lint::Finding;
 use crate::scenario::Millis;
@@ -37,15 +37,12 @@ pub fn read(input: &Input, findings: &mut Vec<Finding>) -> Result<ConfigMap, Imp
         let value: Value = serde_json::from_str(trimmed).map_err(|e| fail(json_error(&e)))?;
         from_json(&value).map_err(fail)?
     } else {
-        let doc = yaml::parse(input.text).map_err(|e| {
+        let doc = yaml_document(input.text).map_err(|(line, message)| {
             fail(format!(
-                "is not YAML kubectl prints (line {}: {})",
-                e.line, e.message
+                "is not YAML kubectl prints (line {line}: {message})"
             ))
         })?;
-        let mut map = from_yaml(&doc).map_err(fail)?;
-        map.eni_conf_line = eni_conf_line(input.text);
-        map
+        from_yaml(doc.as_ref()).map_err(fail)?
     };
     if !map.data.contains_key("eni_conf") {
         let keys: Vec<&str> = map.data.keys().map(String::as_str).collect();
@@ -124,58 +121,59 @@ fn from_json(value: &Value) -> Result<ConfigMap, String> {
     })
 }
 
-fn from_yaml(doc: &Yaml) -> Result<ConfigMap, String> {
-    if !matches!(doc, Yaml::Map(_)) {
+/// The one document of a YAML stream (`None` when it has only comments), or the line and
+/// the reason why not.
+fn yaml_document(text: &str) -> Result<Option<Node<'_>>, (usize, String)> {
+    let mut docs = yaml::documents(text).map_err(|e| (e.line, e.message))?;
+    if let Some(second) = docs.get(1) {
+        return Err((
+            second.line,
+            "a second YAML document; expected one object".to_string(),
+        ));
+    }
+    Ok(docs.pop().map(|doc| doc.root))
+}
+
+fn from_yaml(doc: Option<&Node>) -> Result<ConfigMap, String> {
+    let Some(doc) = doc.filter(|doc| doc.entries().is_some()) else {
         return Err(
             "is not a YAML mapping of `apiVersion`, `kind`, `metadata` and `data`".to_string(),
         );
-    }
-    let items = match doc.get("items") {
-        Some(Yaml::Seq(items)) => Some(items.len()),
-        _ => None,
     };
-    kind_check(doc.get("kind").and_then(Yaml::as_str), items)?;
+    let items = doc.get("items").and_then(NodeExt::items).map(<[_]>::len);
+    kind_check(doc.get("kind").and_then(NodeExt::as_str), items)?;
     let metadata = doc.get("metadata");
     let field = |name: &str| {
         metadata
             .and_then(|m| m.get(name))
-            .and_then(Yaml::as_str)
+            .and_then(NodeExt::as_str)
             .unwrap_or("")
             .to_string()
     };
     let mut data = BTreeMap::new();
-    match doc.get("data") {
-        None | Some(Yaml::Null) => {}
-        Some(Yaml::Map(entries)) => {
-            for (key, value) in entries {
-                let text = match value {
-                    Yaml::Scalar(text) => text.clone(),
-                    Yaml::Null => String::new(),
-                    _ => return Err(format!("has data.{key} that is not a string")),
-                };
-                data.insert(key.clone(), text);
+    let mut eni_conf_line = None;
+    if let Some(entries) = doc.get("data").filter(|d| !d.is_null()) {
+        let Some(entries) = entries.entries() else {
+            return Err("has a `data` that is not a mapping".to_string());
+        };
+        for (key, value) in entries {
+            let key = key.as_str().unwrap_or_default().to_string();
+            let text = match value.as_str() {
+                Some(text) => text.to_string(),
+                None if value.is_null() => String::new(),
+                None => return Err(format!("has data.{key} that is not a string")),
+            };
+            if key == "eni_conf" {
+                eni_conf_line = Some(value.text_line());
             }
+            data.insert(key, text);
         }
-        Some(_) => return Err("has a `data` that is not a mapping".to_string()),
     }
     Ok(ConfigMap {
         name: field("name"),
         namespace: field("namespace"),
         data,
-        eni_conf_line: None,
-    })
-}
-
-/// The line after `  eni_conf: |` (where the JSON starts), or of `eni_conf:` itself.
-fn eni_conf_line(text: &str) -> Option<usize> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let rest = line.strip_prefix("  eni_conf:")?;
-        let rest = rest.trim();
-        Some(if rest.starts_with('|') || rest.starts_with('>') {
-            i + 2
-        } else {
-            i + 1
-        })
+        eni_conf_line,
     })
 }
 
