@@ -313,6 +313,8 @@ impl<E: Copy> EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
     use std::collections::BTreeMap;
 
     #[test]
@@ -337,78 +339,99 @@ mod tests {
         assert!(result.is_err());
     }
 
-    // A seeded random workload against a BTreeMap keyed by (time, seq): the naive model.
-    #[test]
-    fn matches_an_ordered_map_under_random_operations() {
-        let mut next = crate::engine::rng::xorshift(0x9E37_79B9_7F4A_7C15);
-        let mut queue = EventQueue::new();
-        let mut shadow = BTreeMap::new();
-        let mut seq = 0u64;
-        for _ in 0..20_000 {
-            if !next().is_multiple_of(3) || shadow.is_empty() {
-                let at = queue.now_ms() + next() % 50;
-                queue.schedule(at, seq);
-                shadow.insert((at, seq), seq);
-                seq += 1;
-            } else {
-                let (key, value) = shadow.pop_first().expect("not empty");
-                assert_eq!(queue.pop(), Some((key.0, value)));
-            }
-        }
-        assert_eq!(queue.len(), shadow.len());
+    /// One step of a random workload, as the run loop and the end of a run use the queue.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Schedule an event `ahead` ms from now; `shared` rounds the time to a multiple of 7
+        /// ms, so that many events share a time and the FIFO rule is what is tested.
+        Schedule {
+            ahead: Millis,
+            shared: bool,
+        },
+        Pop,
+        /// `pop_through(now + ahead)`.
+        PopThrough {
+            ahead: Millis,
+        },
+        /// `peek_time`, then `advance_to` halfway to the next event.
+        PeekAndAdvance,
     }
 
-    // Far-apart times (up to days) exercise the high buckets; `pop_through` and `advance_to`
-    // are mixed in, as the run loop and the end of a run use them.
-    #[test]
-    fn matches_an_ordered_map_with_far_times_limits_and_advances() {
-        let mut next = crate::engine::rng::xorshift(0x2545_F491_4F6C_DD1D);
-        let mut queue = EventQueue::new();
-        let mut shadow: BTreeMap<(Millis, u64), u64> = BTreeMap::new();
-        let mut seq = 0u64;
-        for _ in 0..50_000 {
-            match next() % 8 {
-                0..=3 => {
-                    let spread = [1, 300, 120_000, 86_400_000][(next() % 4) as usize];
-                    // Many events share a time: the FIFO rule is what is tested.
-                    let at = queue.now_ms() + (next() % spread) / 7 * 7;
-                    queue.schedule(at, seq);
-                    shadow.insert((at, seq), seq);
-                    seq += 1;
-                }
-                4..=6 => {
-                    let limit = queue.now_ms() + next() % 200_000;
-                    let expected = shadow
-                        .first_key_value()
-                        .filter(|(key, _)| key.0 <= limit)
-                        .map(|(key, value)| (key.0, *value));
-                    if expected.is_some() {
-                        shadow.pop_first();
+    fn step() -> impl Strategy<Value = Step> {
+        // Spreads from the same millisecond to days reach every level of the radix heap.
+        let spread = prop::sample::select(vec![1, 50, 300, 120_000, 86_400_000]);
+        prop_oneof![
+            4 => (spread, any::<Millis>(), any::<bool>()).prop_map(|(spread, ahead, shared)| {
+                Step::Schedule { ahead: ahead % spread, shared }
+            }),
+            2 => Just(Step::Pop),
+            2 => (0..200_000 as Millis).prop_map(|ahead| Step::PopThrough { ahead }),
+            1 => Just(Step::PeekAndAdvance),
+        ]
+    }
+
+    proptest! {
+        // A fixed seed, so every run checks the same cases; a failure shrinks to the shortest
+        // list of steps that breaks, saved in proptest-regressions/ for replay.
+        #![proptest_config(ProptestConfig {
+            cases: 64,
+            rng_seed: RngSeed::Fixed(0x9E37_79B9_7F4A_7C15),
+            ..ProptestConfig::default()
+        })]
+
+        // The naive model: a BTreeMap keyed by (time, scheduling sequence).
+        #[test]
+        fn matches_an_ordered_map(steps in prop::collection::vec(step(), 1..2_000)) {
+            let mut queue = EventQueue::new();
+            let mut shadow: BTreeMap<(Millis, u64), u64> = BTreeMap::new();
+            let mut seq = 0u64;
+            for step in steps {
+                match step {
+                    Step::Schedule { ahead, shared } => {
+                        let ahead = if shared { ahead / 7 * 7 } else { ahead };
+                        let at = queue.now_ms() + ahead;
+                        queue.schedule(at, seq);
+                        shadow.insert((at, seq), seq);
+                        seq += 1;
                     }
-                    let now = queue.now_ms();
-                    assert_eq!(queue.pop_through(limit), expected);
-                    if expected.is_none() {
-                        assert_eq!(queue.now_ms(), now, "a refused pop leaves the clock");
+                    Step::Pop => {
+                        let expected = shadow.pop_first().map(|(key, value)| (key.0, value));
+                        prop_assert_eq!(queue.pop(), expected);
+                    }
+                    Step::PopThrough { ahead } => {
+                        let limit = queue.now_ms() + ahead;
+                        let expected = shadow
+                            .first_key_value()
+                            .filter(|(key, _)| key.0 <= limit)
+                            .map(|(key, value)| (key.0, *value));
+                        if expected.is_some() {
+                            shadow.pop_first();
+                        }
+                        let now = queue.now_ms();
+                        prop_assert_eq!(queue.pop_through(limit), expected);
+                        if expected.is_none() {
+                            prop_assert_eq!(queue.now_ms(), now, "a refused pop leaves the clock");
+                        }
+                    }
+                    Step::PeekAndAdvance => {
+                        let next_at = shadow.first_key_value().map(|(key, _)| key.0);
+                        prop_assert_eq!(queue.peek_time(), next_at);
+                        if let Some(next_at) = next_at
+                            && next_at > queue.now_ms() + 1
+                        {
+                            let to = queue.now_ms() + (next_at - queue.now_ms()) / 2;
+                            queue.advance_to(to);
+                            prop_assert_eq!(queue.now_ms(), to);
+                        }
                     }
                 }
-                _ => {
-                    let next_at = shadow.first_key_value().map(|(key, _)| key.0);
-                    assert_eq!(queue.peek_time(), next_at);
-                    if let Some(next_at) = next_at
-                        && next_at > queue.now_ms() + 1
-                    {
-                        let to = queue.now_ms() + (next_at - queue.now_ms()) / 2;
-                        queue.advance_to(to);
-                        assert_eq!(queue.now_ms(), to);
-                    }
-                }
+                prop_assert_eq!(queue.len(), shadow.len());
             }
-            assert_eq!(queue.len(), shadow.len());
+            while let Some((key, value)) = shadow.pop_first() {
+                prop_assert_eq!(queue.pop(), Some((key.0, value)));
+            }
+            prop_assert!(queue.is_empty());
         }
-        while let Some((key, value)) = shadow.pop_first() {
-            assert_eq!(queue.pop(), Some((key.0, value)));
-        }
-        assert!(queue.is_empty());
     }
 
     #[test]

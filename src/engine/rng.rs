@@ -21,19 +21,6 @@ pub fn stream(seed: u64, run_index: u32, concern: u64) -> ChaCha8Rng {
     rng
 }
 
-/// A tiny xorshift64 generator for unit tests that compare a structure with a naive model
-/// under seeded random operations (the model's own draws always come from [`stream`]).
-#[cfg(test)]
-pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-    let mut state = seed;
-    move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

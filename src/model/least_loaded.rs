@@ -251,6 +251,8 @@ impl LeastLoaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
     use std::collections::BTreeMap;
 
     const SMALL: PodSize = PodSize {
@@ -266,54 +268,89 @@ mod tests {
         room.pods > 0 && size.cpu_millis <= room.cpu_millis && size.memory_mib <= room.memory_mib
     }
 
-    // Seeded random inserts, removes and updates against a plain list scanned in full: the
-    // answer must be the lowest (load, id) among the nodes the pod fits. Rooms are drawn so
-    // that many nodes have one kind of room but not another, which is what the search must
-    // see through.
-    #[test]
-    fn answers_the_least_loaded_node_that_fits_as_a_full_scan_does() {
-        let mut next = crate::engine::rng::xorshift(0xDEAD_BEEF_1234_5678);
-        let mut index = LeastLoaded::default();
-        let mut shadow: BTreeMap<u32, (u32, Room)> = BTreeMap::new();
-        for step in 0..20_000 {
-            let id = (next() % 300) as u32;
-            // Few distinct loads, so that ties on load are decided by id.
-            let load = (next() % 40) as u32;
-            let room = Room {
-                cpu_millis: next() % 6000,
-                memory_mib: next() % 2048,
-                pods: (next() % 3) as u32,
-            };
-            match shadow.get(&id) {
-                None => {
-                    index.insert(NodeId(id), load, room);
-                    shadow.insert(id, (load, room));
+    /// One change to a zone's nodes: insert the node if it is absent, else remove it
+    /// (`remove`) or update it.
+    #[derive(Debug, Clone, Copy)]
+    struct Change {
+        id: u32,
+        load: u32,
+        room: Room,
+        remove: bool,
+    }
+
+    fn change() -> impl Strategy<Value = Change> {
+        // Few ids and loads, so that nodes come and go and ties on load are decided by id;
+        // rooms such that many nodes have one kind of room but not another, which is what the
+        // search must see through.
+        (
+            0..300u32,
+            0..40u32,
+            0..6000u64,
+            0..2048u64,
+            0..3u32,
+            prop::bool::weighted(1.0 / 3.0),
+        )
+            .prop_map(|(id, load, cpu_millis, memory_mib, pods, remove)| Change {
+                id,
+                load,
+                room: Room {
+                    cpu_millis,
+                    memory_mib,
+                    pods,
+                },
+                remove,
+            })
+    }
+
+    proptest! {
+        // A fixed seed, so every run checks the same cases; a failure shrinks to the shortest
+        // list of changes that breaks, saved in proptest-regressions/ for replay.
+        #![proptest_config(ProptestConfig {
+            cases: 48,
+            rng_seed: RngSeed::Fixed(0xDEAD_BEEF_1234_5678),
+            ..ProptestConfig::default()
+        })]
+
+        // The naive model: a plain map scanned in full; the answer must be the lowest
+        // (load, id) among the nodes the pod fits.
+        #[test]
+        fn answers_the_least_loaded_node_that_fits_as_a_full_scan_does(
+            changes in prop::collection::vec(change(), 1..1_500)
+        ) {
+            let mut index = LeastLoaded::default();
+            let mut shadow: BTreeMap<u32, (u32, Room)> = BTreeMap::new();
+            for Change { id, load, room, remove } in changes {
+                match shadow.get(&id) {
+                    None => {
+                        index.insert(NodeId(id), load, room);
+                        shadow.insert(id, (load, room));
+                    }
+                    Some(_) if remove => {
+                        index.remove(NodeId(id));
+                        shadow.remove(&id);
+                    }
+                    Some(_) => {
+                        index.update(NodeId(id), load, room);
+                        shadow.insert(id, (load, room));
+                    }
                 }
-                Some(_) if next().is_multiple_of(3) => {
-                    index.remove(NodeId(id));
-                    shadow.remove(&id);
-                }
-                Some(_) => {
-                    index.update(NodeId(id), load, room);
-                    shadow.insert(id, (load, room));
+                prop_assert_eq!(index.len(), shadow.len());
+                for size in [SMALL, LARGE] {
+                    let expected = shadow
+                        .iter()
+                        .filter(|(_, (_, room))| fits(*room, size))
+                        .map(|(&id, &(load, _))| (load, NodeId(id)))
+                        .min();
+                    prop_assert_eq!(index.least_loaded(size), expected);
                 }
             }
-            assert_eq!(index.len(), shadow.len());
-            for size in [SMALL, LARGE] {
-                let expected = shadow
-                    .iter()
-                    .filter(|(_, (_, room))| fits(*room, size))
-                    .map(|(&id, &(load, _))| (load, NodeId(id)))
-                    .min();
-                assert_eq!(index.least_loaded(size), expected, "step {step}");
+            let load = |id: NodeId| shadow[&id.0].0;
+            let room = |id: NodeId| shadow[&id.0].1;
+            prop_assert_eq!(index.inconsistency(load, room), None);
+            for (&id, &(load, _)) in &shadow {
+                prop_assert!(index.contains(load, NodeId(id)));
+                prop_assert!(!index.contains(load + 1, NodeId(id)));
             }
-        }
-        let load = |id: NodeId| shadow[&id.0].0;
-        let room = |id: NodeId| shadow[&id.0].1;
-        assert_eq!(index.inconsistency(load, room), None);
-        for (&id, &(load, _)) in &shadow {
-            assert!(index.contains(load, NodeId(id)));
-            assert!(!index.contains(load + 1, NodeId(id)));
         }
     }
 
