@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Summary, human_duration, seconds};
+use super::{Summary, seconds};
 use crate::plan::{GateResult, PoolSaving, Recommendation, describe};
+use crate::scenario::human_duration;
 use crate::scenario::{Millis, Scenario};
 
 /// Bumped whenever a field of `summary.json` changes meaning or goes away (new fields do not).

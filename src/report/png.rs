@@ -11,8 +11,10 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Spread, Summary, SweepPoint, human_duration};
+use super::{Summary, SweepPoint};
+use crate::scenario::human_duration;
 use crate::scenario::{ActionKind, DAY_MS, HOUR_MS, MINUTE_MS, Millis, Scenario};
+use crate::stats::Spread;
 
 /// Chart size in pixels.
 const WIDTH: u32 = 1600;
