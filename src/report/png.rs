@@ -12,8 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Summary, SweepPoint};
-use crate::scenario::human_duration;
-use crate::scenario::{ActionKind, DAY_MS, HOUR_MS, MINUTE_MS, Millis, Scenario};
+use crate::scenario::{ActionKind, DAY_MS, HOUR_MS, MINUTE_MS, Millis, Scenario, human_duration};
 use crate::stats::Spread;
 
 /// Chart size in pixels.
