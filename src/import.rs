@@ -90,6 +90,8 @@ pub struct ImportOptions {
     pub output: PathBuf,
     /// Options of the lints run on the result.
     pub lint: LintOptions,
+    /// `--configmap`: the ConfigMap to take from the eni-config file (default `eni-config`).
+    pub configmap: Option<String>,
 }
 
 /// An imported scenario.
@@ -101,6 +103,9 @@ pub struct Imported {
     pub scenario: Scenario,
     /// Findings about the input files (with `file` set), then the lints of the scenario.
     pub findings: Vec<Finding>,
+    /// What was taken from a bigger file, or how a file was read, as (file, note): not a
+    /// problem, but worth saying.
+    pub notes: Vec<(PathBuf, String)>,
 }
 
 /// An input that is not what it claims to be, or values that make no valid scenario.
@@ -133,10 +138,63 @@ fn json_error(error: &serde_json::Error) -> String {
     }
 }
 
+/// What a text that is not data looks like, and what to pass instead: a Helm or Go template,
+/// a terminal session pasted with its prompt, a paste with `...` where parts were left out.
+/// Only asked once the text failed to read, so data that merely contains such characters is
+/// never refused for them.
+fn describe(text: &str) -> Option<String> {
+    let lines = || text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let mut found = Vec::new();
+    if let Some((n, first)) = lines().find(|(_, l)| !l.trim().is_empty()) {
+        let first = first.trim();
+        let command = ["$", "❯", "%", ">", "#", "➜"]
+            .iter()
+            .find_map(|prompt| first.strip_prefix(prompt))
+            .map(str::trim_start)
+            .unwrap_or(first);
+        let tools = ["kubectl ", "aliyun ", "helm ", "cat ", "curl ", "k "];
+        if tools.iter().any(|tool| command.starts_with(tool)) {
+            found.push(format!(
+                "is a terminal session, not a command's output (line {n} is the command `{first}`): save only what the command prints (`{command} > FILE`)"
+            ));
+        }
+    }
+    if let Some((n, _)) = lines().find(|(_, l)| l.contains("{{")) {
+        found.push(format!(
+            "is a Helm template (line {n} has `{{{{ }}}}`), not data: render it with `helm template` first (or fill in its placeholders) and pass the ConfigMap it prints"
+        ));
+    } else if let Some((n, _)) =
+        lines().find(|(_, l)| l.contains("\"%s\"") || l.contains(": %s") || l.contains(": %d"))
+    {
+        found.push(format!(
+            "is a Go format template (line {n} has `%s` placeholders), not data: pass the ConfigMap as the installer wrote it into the cluster (`kubectl -n kube-system get cm eni-config -o yaml`)"
+        ));
+    }
+    if let Some((n, _)) = lines().find(|(_, l)| {
+        let t = l.trim().trim_end_matches(',');
+        t == "..." || t == "…" || l.contains("[...]") || l.contains("{...}")
+    }) {
+        found.push(format!(
+            "has `...` where a paste left values out (line {n}): pass the complete output"
+        ));
+    }
+    (!found.is_empty()).then(|| found.join("; it also "))
+}
+
 /// Imports a scenario from the files.
 pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, ImportError> {
     let mut findings = Vec::new();
-    let map = configmap::read(&sources.eni_config, &mut findings)?;
+    let mut notes = Vec::new();
+    let map = configmap::read(
+        &sources.eni_config,
+        options.configmap.as_deref(),
+        &mut findings,
+        &mut notes,
+    )?;
+    let notes = notes
+        .into_iter()
+        .map(|note| (sources.eni_config.path.to_path_buf(), note))
+        .collect();
     let conf = configmap::parse_eni_conf(&sources.eni_config, &map, &mut findings)?;
     let described = dedup_vswitches(aliyun::vswitches(&sources.vswitches, &mut findings)?);
     for v in &described {
@@ -155,11 +213,11 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         None => None,
     };
     let nodes = match &sources.nodes {
-        Some(input) => Some((input.path, kube::nodes(input)?)),
+        Some(input) => Some((input.path, kube::nodes(input, &mut findings)?)),
         None => None,
     };
     let pods = match &sources.pods {
-        Some(input) => Some((input.path, kube::pods(input)?)),
+        Some(input) => Some((input.path, kube::pods(input, &mut findings)?)),
         None => None,
     };
 
@@ -192,6 +250,7 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         toml,
         scenario,
         findings,
+        notes,
     })
 }
 

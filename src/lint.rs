@@ -101,10 +101,34 @@ pub const LINTS: &[Lint] = &[
         summary: "the cluster's nodes and pods hold more addresses in a vSwitch than it reports in use (dumps taken at different times)",
     },
     Lint {
+        code: "import-empty-list",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "a nodes or pods list printed with `\"items\": null`: read as an empty list",
+    },
+    Lint {
+        code: "import-instance-type-incomplete",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "a DescribeInstanceTypes entry without EniPrivateIpAddressQuantity (or with a fractional count) for a type the catalog knows: the catalog's limits are used (a type it does not know is an error)",
+    },
+    Lint {
         code: "vswitch-wrong-zone",
         severity: Severity::Error,
         stage: "check",
         summary: "a vSwitch listed under a zone it is not in: Terway skips it, so the expansion does nothing",
+    },
+    Lint {
+        code: "vswitch-keyed-by-region",
+        severity: Severity::Error,
+        stage: "check",
+        summary: "a terway.vswitches key that is a region (`cn-hangzhou`), not a zone: Terway looks up the node's zone, so its vSwitches are never used",
+    },
+    Lint {
+        code: "vswitch-listed-twice",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "one vSwitch listed under two or more zones: a vSwitch is in one zone, and Terway skips it for nodes of the others",
     },
     Lint {
         code: "zone-without-vswitch",
@@ -318,6 +342,12 @@ pub fn has_errors(findings: &[Finding]) -> bool {
 /// fill in the lines of the others.
 pub fn check(scenario: &Scenario, warnings: &[Warning], options: &LintOptions) -> Vec<Finding> {
     let mut findings: Vec<Finding> = warnings.iter().map(from_warning).collect();
+    let by_region = region_key_findings(scenario);
+    // The region finding says more than the validator's "no such zone" about the same key.
+    findings
+        .retain(|f| f.code != "terway-zone-unused" || !by_region.iter().any(|r| r.key == f.key));
+    findings.extend(by_region);
+    findings.extend(listed_twice_findings(scenario));
     let zones = zone_views(scenario);
     findings.extend(capacity_findings(scenario, &zones));
     findings.extend(single_vswitch_findings(scenario, &zones));
@@ -871,6 +901,144 @@ fn capacity_findings(scenario: &Scenario, zones: &[ZoneView]) -> Vec<Finding> {
         ));
     }
     findings
+}
+
+/// Whether `key` names a region rather than a zone: a zone of the scenario is the key and a
+/// zone letter (`cn-hangzhou` + `-h`, `eu-central-1` + `a`), or the key has a region's shape.
+fn is_region_of(key: &str, zones: &[String]) -> bool {
+    if zones.iter().any(|z| z == key) {
+        return false;
+    }
+    let zone_suffix = |rest: &str| {
+        let letters = rest.strip_prefix('-').unwrap_or(rest);
+        (1..=2).contains(&letters.len())
+            && letters
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && (rest.starts_with('-') || key.ends_with(|c: char| c.is_ascii_digit()))
+    };
+    if zones
+        .iter()
+        .any(|z| z.strip_prefix(key).is_some_and(zone_suffix))
+    {
+        return true;
+    }
+    // Alibaba Cloud regions: `cn-hangzhou`, `eu-central-1`, `ap-southeast-1`; their zones add a
+    // letter (`cn-hangzhou-h`, `eu-central-1a`).
+    let parts: Vec<&str> = key.split('-').collect();
+    let word = |p: &str| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase());
+    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        [geo, place] => geo.len() == 2 && word(geo) && word(place) && place.len() > 2,
+        [geo, place, n] => geo.len() == 2 && word(geo) && word(place) && number(n),
+        _ => false,
+    }
+}
+
+/// `vswitch-keyed-by-region`: `[terway] vswitches` keyed by region, as an installer once
+/// wrote it; Terway finds nothing under the node's zone and uses eth0's vSwitch.
+fn region_key_findings(scenario: &Scenario) -> Vec<Finding> {
+    let Some(config) = scenario.terway_configs.first() else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    for (key, listed) in &config.vswitches {
+        if !is_region_of(key, &scenario.zones) {
+            continue;
+        }
+        let mut by_zone: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for &index in listed {
+            let spec = &scenario.vswitches[index];
+            by_zone
+                .entry(scenario.zones[spec.zone].as_str())
+                .or_default()
+                .push(&spec.id);
+        }
+        let ids: Vec<String> = by_zone
+            .values()
+            .flatten()
+            .map(|id| format!("`{id}`"))
+            .collect();
+        let (message_tail, fix) = if by_zone.is_empty() {
+            (
+                String::new(),
+                format!(
+                    "key eni_conf vswitches by zone (\"{key}-a\" style, as the nodes' topology.kubernetes.io/zone label says), not by region"
+                ),
+            )
+        } else {
+            let entries: Vec<String> = by_zone
+                .iter()
+                .map(|(zone, ids)| {
+                    let ids: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+                    format!("\"{zone}\": [{}]", ids.join(", "))
+                })
+                .collect();
+            (
+                format!(
+                    ", so {} {} never used",
+                    ids.join(", "),
+                    if ids.len() == 1 { "is" } else { "are" }
+                ),
+                format!(
+                    "key eni_conf vswitches by zone: {{{}}} (then restart Terway)",
+                    entries.join(", ")
+                ),
+            )
+        };
+        findings.push(Finding::new(
+            "vswitch-keyed-by-region",
+            format!("terway.vswitches.{}", key_segment(key)),
+            format!(
+                "`{key}` is a region, not a zone: Terway looks up the vSwitches of the node's zone, finds none under this key and gives pods the node's primary vSwitch{message_tail}"
+            ),
+            fix,
+        ));
+    }
+    findings
+}
+
+/// `vswitch-listed-twice`: one vSwitch under several keys of `[terway] vswitches`.
+fn listed_twice_findings(scenario: &Scenario) -> Vec<Finding> {
+    let Some(config) = scenario.terway_configs.first() else {
+        return Vec::new();
+    };
+    let mut keys_of: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for (key, listed) in &config.vswitches {
+        let mut seen = Vec::new();
+        for &index in listed {
+            if !seen.contains(&index) {
+                seen.push(index);
+                keys_of.entry(index).or_default().push(key);
+            }
+        }
+    }
+    keys_of
+        .into_iter()
+        .filter(|(_, keys)| keys.len() > 1)
+        .map(|(index, keys)| {
+            let spec = &scenario.vswitches[index];
+            let zone = scenario.zones[spec.zone].as_str();
+            let others: Vec<&str> = keys.iter().copied().filter(|k| *k != zone).collect();
+            let shown: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+            let wrong = others.first().copied().unwrap_or(keys[1]);
+            let quoted: Vec<String> = others.iter().map(|k| format!("\"{k}\"")).collect();
+            Finding::new(
+                "vswitch-listed-twice",
+                format!("terway.vswitches.{}", key_segment(wrong)),
+                format!(
+                    "`{}` is listed under {}, but a vSwitch is in one zone (`{zone}`); Terway skips it for nodes in the others",
+                    spec.id,
+                    shown.join(" and ")
+                ),
+                format!(
+                    "list `{}` only under \"{zone}\" and remove it from {}; give those zones a vSwitch of their own",
+                    spec.id,
+                    quoted.join(", ")
+                ),
+            )
+        })
+        .collect()
 }
 
 fn single_vswitch_findings(scenario: &Scenario, zones: &[ZoneView]) -> Vec<Finding> {

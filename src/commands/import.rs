@@ -8,16 +8,22 @@ use super::{Failure, idle_fraction, print, read_input};
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
-    /// `kubectl -n kube-system get cm eni-config -o yaml` (or -o json).
+    /// `kubectl -n kube-system get cm eni-config -o yaml` (or -o json, or only its eni_conf, or a
+    /// manifest holding it).
     #[arg(long, value_name = "CM.yaml")]
     pub eni_config: PathBuf,
     /// `aliyun vpc DescribeVSwitches --VpcId vpc-...` (JSON).
     #[arg(long, value_name = "VSW.json")]
     pub vswitches: PathBuf,
-    /// `kubectl get nodes -o json`: today's nodes per zone, instance type and node pool.
+    /// The ConfigMap to take from --eni-config when it holds several documents (default
+    /// eni-config).
+    #[arg(long, value_name = "NAME")]
+    pub configmap: Option<String>,
+    /// `kubectl get nodes -o json` (or -o yaml): today's nodes per zone, instance type and node
+    /// pool.
     #[arg(long, value_name = "NODES.json")]
     pub nodes: Option<PathBuf>,
-    /// `kubectl get pods -A -o json`: today's pods, grouped by owner into workloads.
+    /// `kubectl get pods -A -o json` (or -o yaml): today's pods, grouped by owner into workloads.
     #[arg(long, value_name = "PODS.json")]
     pub pods: Option<PathBuf>,
     /// `aliyun ecs DescribeInstanceTypes` (JSON): ENI limits of types not in the catalog.
@@ -117,12 +123,16 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         horizon_ms,
         output: shown.clone(),
         lint,
+        configmap: args.configmap.clone(),
     };
     let imported = import::import(&sources, &options).map_err(Failure::input)?;
     let where_written = args
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("<stdout>"));
+    for (file, note) in &imported.notes {
+        eprintln!("note: {}: {note}", file.display());
+    }
     for finding in &imported.findings {
         eprintln!("{}", finding.display_in(&where_written));
     }

@@ -35,6 +35,9 @@ pub struct InstanceTypeRow {
     pub eni_quantity: u64,
     /// `EniPrivateIpAddressQuantity` (the ENI's primary included).
     pub ipv4_per_eni: u64,
+    /// Why the limits cannot be read (a field missing, or not a whole number), in which case
+    /// the numbers above are 0 and must not be used.
+    pub problem: Option<String>,
 }
 
 const VSWITCHES: &str =
@@ -155,7 +158,8 @@ pub fn vswitches(input: &Input, findings: &mut Vec<Finding>) -> Result<Vec<VSwit
     Ok(out)
 }
 
-/// `{"InstanceTypes": {"InstanceType": [...]}}`; entries without ENI limits are left out.
+/// `{"InstanceTypes": {"InstanceType": [...]}}`; an entry whose limits cannot be read says
+/// why in [`InstanceTypeRow::problem`].
 pub fn instance_types(input: &Input) -> Result<Vec<InstanceTypeRow>, ImportError> {
     let value = parse_json(input, TYPES)?;
     let Some(list) = value
@@ -173,28 +177,42 @@ pub fn instance_types(input: &Input) -> Result<Vec<InstanceTypeRow>, ImportError
     };
     let mut out = Vec::new();
     for entry in list {
-        let number = |key: &str| entry.get(key).and_then(Value::as_f64);
-        let (Some(id), Some(vcpu), Some(memory), Some(enis), Some(ips)) = (
-            entry.get("InstanceTypeId").and_then(Value::as_str),
-            number("CpuCoreCount"),
-            number("MemorySize"),
-            number("EniQuantity"),
-            number("EniPrivateIpAddressQuantity"),
-        ) else {
+        let Some(id) = entry.get("InstanceTypeId").and_then(Value::as_str) else {
             continue;
         };
-        if [vcpu, memory, enis, ips]
-            .iter()
-            .any(|v| !v.is_finite() || *v < 0.0)
-        {
-            continue;
-        }
+        let mut problems = Vec::new();
+        // Old API responses lack EniPrivateIpAddressQuantity; a 0 there would mean pods
+        // without addresses, so what is missing or fractional is named instead.
+        let mut number = |key: &str, whole: bool| -> f64 {
+            match entry.get(key) {
+                None | Some(Value::Null) => {
+                    problems.push(format!("no `{key}`"));
+                    0.0
+                }
+                Some(Value::Number(n)) => match n.as_f64() {
+                    Some(v) if v.is_finite() && v >= 0.0 && (!whole || v.fract() == 0.0) => v,
+                    _ => {
+                        problems.push(format!("`{key}` {n}, not a whole number"));
+                        0.0
+                    }
+                },
+                Some(other) => {
+                    problems.push(format!("`{key}` {other}, not a number"));
+                    0.0
+                }
+            }
+        };
+        let vcpu = number("CpuCoreCount", true);
+        let memory = number("MemorySize", false);
+        let enis = number("EniQuantity", true);
+        let ips = number("EniPrivateIpAddressQuantity", true);
         out.push(InstanceTypeRow {
             id: id.to_string(),
             vcpu: vcpu as u64,
             memory_gib: memory,
             eni_quantity: enis as u64,
             ipv4_per_eni: ips as u64,
+            problem: (!problems.is_empty()).then(|| problems.join(" and ")),
         });
     }
     Ok(out)

@@ -26,24 +26,88 @@ pub struct ConfigMap {
 
 const EXPECTED: &str = "expected the eni-config ConfigMap as `kubectl -n kube-system get cm eni-config -o yaml` (or -o json) prints it";
 
-/// Reads the ConfigMap, YAML or JSON, and checks it is the one with `eni_conf`.
-pub fn read(input: &Input, findings: &mut Vec<Finding>) -> Result<ConfigMap, ImportError> {
+/// The keys of Terway's `eni_conf` that mark a bare JSON object as one.
+const ENI_CONF_KEYS: &[&str] = &[
+    "version",
+    "vswitches",
+    "max_pool_size",
+    "min_pool_size",
+    "security_group",
+    "security_groups",
+    "service_cidr",
+    "vswitch_selection_policy",
+    "eni_selection_policy",
+    "ipam_type",
+    "ip_stack",
+    "credential_path",
+    "access_key",
+    "eni_tags",
+];
+
+/// Reads the ConfigMap, YAML or JSON, and checks it is the one with `eni_conf`. `wanted` is
+/// the ConfigMap to take (`--configmap`); a manifest of several documents gives `eni-config`
+/// without it. The bare `eni_conf` JSON (what `-o jsonpath='{.data.eni_conf}'` prints) is
+/// read as that ConfigMap's `eni_conf`. What was taken from a bigger file goes to `notes`.
+pub fn read(
+    input: &Input,
+    wanted: Option<&str>,
+    findings: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) -> Result<ConfigMap, ImportError> {
     let fail = |message: String| ImportError::new(input.path, format!("{message}; {EXPECTED}"));
-    let trimmed = input.text.trim_start_matches('\u{feff}').trim_start();
+    let text = input.text.trim_start_matches('\u{feff}');
+    let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return Err(fail("is empty".to_string()));
     }
     let map = if trimmed.starts_with('{') {
-        let value: Value = serde_json::from_str(trimmed).map_err(|e| fail(json_error(&e)))?;
-        from_json(&value).map_err(fail)?
+        let value: Value = match serde_json::from_str(trimmed) {
+            Ok(value) => value,
+            Err(e) => {
+                // Bare eni_conf with `#` comments: parse_eni_conf reads it with a finding.
+                let (stripped, _) = strip_comments(trimmed);
+                match serde_json::from_str::<Value>(&stripped) {
+                    Ok(value) if is_bare_eni_conf(&value) => value,
+                    _ => return Err(fail(looks_like(text).unwrap_or_else(|| json_error(&e)))),
+                }
+            }
+        };
+        if is_bare_eni_conf(&value) {
+            notes.push(
+                "read as the bare eni_conf JSON (`-o jsonpath='{.data.eni_conf}'`), the data of ConfigMap kube-system/eni-config".to_string(),
+            );
+            ConfigMap {
+                name: wanted.unwrap_or("eni-config").to_string(),
+                namespace: "kube-system".to_string(),
+                data: BTreeMap::from([("eni_conf".to_string(), text.to_string())]),
+                eni_conf_line: Some(1),
+            }
+        } else {
+            from_json(&value).map_err(fail)?
+        }
     } else {
-        let doc = yaml_document(input.text).map_err(|(line, message)| {
-            fail(format!(
-                "is not YAML kubectl prints (line {line}: {message})"
-            ))
+        let docs = yaml::documents(input.text).map_err(|e| {
+            fail(looks_like(text).unwrap_or_else(|| {
+                format!(
+                    "is not YAML kubectl prints (line {}: {})",
+                    e.line, e.message
+                )
+            }))
         })?;
-        from_yaml(doc.as_ref()).map_err(fail)?
+        let doc = match docs.len() {
+            0 | 1 => docs.into_iter().next().map(|d| d.root),
+            _ => Some(pick(docs, wanted, notes).map_err(fail)?),
+        };
+        from_yaml(doc.as_ref()).map_err(|m| fail(looks_like(text).unwrap_or(m)))?
     };
+    if let Some(wanted) = wanted
+        && map.name != wanted
+    {
+        return Err(fail(format!(
+            "is ConfigMap `{}/{}`, not `{wanted}` (--configmap)",
+            map.namespace, map.name
+        )));
+    }
     if !map.data.contains_key("eni_conf") {
         let keys: Vec<&str> = map.data.keys().map(String::as_str).collect();
         let keys = if keys.is_empty() {
@@ -73,6 +137,110 @@ pub fn read(input: &Input, findings: &mut Vec<Finding>) -> Result<ConfigMap, Imp
         );
     }
     Ok(map)
+}
+
+/// Whether a JSON object is Terway's `eni_conf` itself: no `kind`, and keys of eni_conf.
+fn is_bare_eni_conf(value: &Value) -> bool {
+    value.as_object().is_some_and(|object| {
+        !object.contains_key("kind")
+            && !object.contains_key("apiVersion")
+            && ENI_CONF_KEYS.iter().any(|key| object.contains_key(*key))
+    })
+}
+
+/// The ConfigMap of a manifest of several documents: the one named `wanted`, or `eni-config`.
+fn pick<'i>(
+    docs: Vec<yaml::Document<'i>>,
+    wanted: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<Node<'i>, String> {
+    let name = wanted.unwrap_or("eni-config");
+    let total = docs.len();
+    let field = |doc: &Node, path: [&str; 2]| {
+        doc.get(path[0])
+            .and_then(|m| m.get(path[1]))
+            .and_then(NodeExt::as_str)
+            .map(str::to_string)
+    };
+    let kind = |doc: &Node| {
+        doc.get("kind")
+            .and_then(NodeExt::as_str)
+            .map(str::to_string)
+    };
+    let configmaps: Vec<(usize, String)> = docs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| kind(&d.root).as_deref() == Some("ConfigMap"))
+        .map(|(i, d)| (i, field(&d.root, ["metadata", "name"]).unwrap_or_default()))
+        .collect();
+    let matching: Vec<usize> = configmaps
+        .iter()
+        .filter(|(_, n)| n == name)
+        .map(|(i, _)| *i)
+        .collect();
+    match matching.as_slice() {
+        [index] => {
+            let doc = docs.into_iter().nth(*index).expect("index from the list");
+            let namespace = field(&doc.root, ["metadata", "namespace"])
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default();
+            notes.push(format!(
+                "took ConfigMap {namespace}{name}, document {} of {total} (line {})",
+                index + 1,
+                doc.line
+            ));
+            Ok(doc.root)
+        }
+        [] => {
+            let names: Vec<String> = configmaps.iter().map(|(_, n)| format!("`{n}`")).collect();
+            let have = if names.is_empty() {
+                "none of them is a ConfigMap".to_string()
+            } else {
+                format!(
+                    "its ConfigMaps are {} (pass --configmap NAME to take another)",
+                    names.join(", ")
+                )
+            };
+            Err(format!(
+                "has {total} YAML documents but no ConfigMap `{name}`; {have}"
+            ))
+        }
+        several => Err(format!(
+            "has {} ConfigMaps named `{name}` (documents {}); keep the one to import",
+            several.len(),
+            several
+                .iter()
+                .map(|i| (i + 1).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// What a ConfigMap file that is not data looks like, and what to pass instead.
+fn looks_like(text: &str) -> Option<String> {
+    if let Some(what) = super::describe(text) {
+        return Some(what);
+    }
+    let line_of = |pred: &dyn Fn(&str) -> bool| text.lines().position(pred).map(|i| i + 1);
+    let has_kind = line_of(&|l| l.starts_with("kind:")).is_some();
+    if !has_kind && let Some(line) = line_of(&|l| l.trim_end().starts_with("eni_conf:")) {
+        return Some(format!(
+            "is only the `eni_conf:` key of a ConfigMap as documentation shows it (line {line}), not the ConfigMap; its JSON must be indented under the key to be YAML. Pass the JSON alone (`kubectl -n kube-system get cm eni-config -o jsonpath='{{.data.eni_conf}}'`) or the whole ConfigMap"
+        ));
+    }
+    let values_key = text.lines().enumerate().find_map(|(i, l)| {
+        ["vSwitchIDs:", "securityGroupIDs:"]
+            .iter()
+            .find(|key| l.trim_start().starts_with(*key))
+            .map(|key| (i + 1, key.trim_end_matches(':')))
+    });
+    if !has_kind && let Some((line, key)) = values_key {
+        return Some(format!(
+            "is Helm chart values (a values.yaml: `{key}` at line {line}), not a ConfigMap: render the chart with `helm template` and pass the eni-config ConfigMap it prints"
+        ));
+    }
+    None
 }
 
 fn kind_check(kind: Option<&str>, items: Option<usize>) -> Result<(), String> {
@@ -119,19 +287,6 @@ fn from_json(value: &Value) -> Result<ConfigMap, String> {
         data,
         eni_conf_line: None,
     })
-}
-
-/// The one document of a YAML stream (`None` when it has only comments), or the line and
-/// the reason why not.
-fn yaml_document(text: &str) -> Result<Option<Node<'_>>, (usize, String)> {
-    let mut docs = yaml::documents(text).map_err(|e| (e.line, e.message))?;
-    if let Some(second) = docs.get(1) {
-        return Err((
-            second.line,
-            "a second YAML document; expected one object".to_string(),
-        ));
-    }
-    Ok(docs.pop().map(|doc| doc.root))
 }
 
 fn from_yaml(doc: Option<&Node>) -> Result<ConfigMap, String> {
@@ -293,6 +448,12 @@ pub fn parse_eni_conf(
                         ),
                         _ => format!("data.eni_conf is not valid JSON ({original})"),
                     };
+                    if let Some(looks) = looks_like(input.text) {
+                        return Err(ImportError::new(
+                            input.path,
+                            format!("{what}: the file {looks}; {EXPECTED}"),
+                        ));
+                    }
                     return Err(ImportError::new(
                         input.path,
                         format!(

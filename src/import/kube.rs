@@ -6,7 +6,9 @@ use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
-use super::{ImportError, Input, json_error};
+use super::yaml;
+use super::{ImportError, Input, describe, json_error};
+use crate::lint::Finding;
 
 /// A node of the cluster.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +27,8 @@ pub struct Node {
     pub max_pods: Option<u32>,
     /// A virtual node (ECI virtual-kubelet): not a Terway node.
     pub is_virtual: bool,
+    /// `spec.providerID`: `region.instance-id` on ACK, `scheme://...` elsewhere.
+    pub provider_id: Option<String>,
     /// Which labels gave the zone and type, for comments.
     pub zone_label: &'static str,
     /// The label the instance type came from.
@@ -68,20 +72,24 @@ impl Pod {
     }
 }
 
-/// The objects of a `kubectl get ... -o json` of `kind`: a `List` of them, or one of them.
+/// The objects of a `kubectl get ...` of `kind`: a `List` or `<kind>List` of them, or one of
+/// them. `"items": null`, as some tools print an empty list, is an empty list with a finding.
 fn objects<'v>(
     input: &Input,
     value: &'v Value,
     kind: &str,
     command: &str,
+    findings: &mut Vec<Finding>,
 ) -> Result<Vec<&'v Value>, ImportError> {
-    let expected = format!("expected the JSON of `{command}`");
+    let expected = expected(command);
     let fail = |message: String| ImportError::new(input.path, format!("{message}; {expected}"));
     let Some(top_kind) = value.get("kind").and_then(Value::as_str) else {
         let what = if value.get("VSwitches").is_some() {
             "is a DescribeVSwitches listing"
         } else if value.get("InstanceTypes").is_some() {
             "is a DescribeInstanceTypes listing"
+        } else if !value.is_object() {
+            "is not an object"
         } else {
             "has no `kind`"
         };
@@ -91,10 +99,31 @@ fn objects<'v>(
         return Ok(vec![value]);
     }
     if top_kind != "List" && top_kind != format!("{kind}List") {
-        return Err(fail(format!("is a {top_kind}, not a list of {kind}s")));
+        let api = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .map(|a| format!(" ({})", a.trim()))
+            .unwrap_or_default();
+        return Err(fail(format!(
+            "is a {}{api}, not a list of {kind}s",
+            top_kind.trim()
+        )));
     }
-    let Some(items) = value.get("items").and_then(Value::as_array) else {
-        return Err(fail(format!("is a {top_kind} without `items`")));
+    let items = match value.get("items") {
+        Some(Value::Array(items)) => items,
+        Some(Value::Null) => {
+            findings.push(
+                Finding::new(
+                    "import-empty-list",
+                    "items",
+                    format!("`items` is null: read as an empty list, so no {kind}s"),
+                    format!("nothing to do if there are none; otherwise pass the output of `{command}` again"),
+                )
+                .in_file(input.path),
+            );
+            return Ok(Vec::new());
+        }
+        _ => return Err(fail(format!("is a {top_kind} without `items`"))),
     };
     for (i, item) in items.iter().enumerate() {
         match item.get("kind").and_then(Value::as_str) {
@@ -109,27 +138,43 @@ fn objects<'v>(
     Ok(items.iter().collect())
 }
 
+fn expected(command: &str) -> String {
+    format!("expected the output of `{command}` (or -o yaml)")
+}
+
+/// kubectl's JSON, or its YAML (`-o yaml`: one object, a list, or several documents, which
+/// are read as a list of them).
 fn parse(input: &Input, command: &str) -> Result<Value, ImportError> {
     let text = input.text.trim_start_matches('\u{feff}');
     let trimmed = text.trim_start();
+    let expected = expected(command);
     if trimmed.is_empty() {
         return Err(ImportError::new(
             input.path,
-            format!("is empty; expected the JSON of `{command}`"),
+            format!("is empty; {expected}"),
         ));
     }
-    if !trimmed.starts_with('{') {
-        return Err(ImportError::new(
-            input.path,
-            format!("is not JSON (YAML?); expected the JSON of `{command}` (use -o json)"),
-        ));
+    if trimmed.starts_with('{') {
+        return serde_json::from_str(text)
+            .map_err(|e| ImportError::new(input.path, format!("{}; {expected}", json_error(&e))));
     }
-    serde_json::from_str(text).map_err(|e| {
-        ImportError::new(
+    let mut docs = yaml::documents(text).map_err(|e| {
+        let what = describe(text).unwrap_or_else(|| {
+            format!("is neither JSON nor YAML (line {}: {})", e.line, e.message)
+        });
+        ImportError::new(input.path, format!("{what}; {expected}"))
+    })?;
+    match docs.len() {
+        0 => Err(ImportError::new(
             input.path,
-            format!("{}; expected the JSON of `{command}`", json_error(&e)),
-        )
-    })
+            format!("has only comments; {expected}"),
+        )),
+        1 => Ok(yaml::to_json(&docs.remove(0).root)),
+        _ => Ok(serde_json::json!({
+            "kind": "List",
+            "items": docs.iter().map(|d| yaml::to_json(&d.root)).collect::<Vec<_>>(),
+        })),
+    }
 }
 
 fn label<'v>(object: &'v Value, keys: &[&'static str]) -> Option<(&'v str, &'static str)> {
@@ -147,12 +192,12 @@ fn str_at<'v>(value: &'v Value, path: &[&str]) -> Option<&'v str> {
     node.as_str()
 }
 
-/// `kubectl get nodes -o json`.
-pub fn nodes(input: &Input) -> Result<Vec<Node>, ImportError> {
+/// `kubectl get nodes -o json` (or `-o yaml`).
+pub fn nodes(input: &Input, findings: &mut Vec<Finding>) -> Result<Vec<Node>, ImportError> {
     let command = "kubectl get nodes -o json";
     let value = parse(input, command)?;
     let mut out = Vec::new();
-    for (i, node) in objects(input, &value, "Node", command)?
+    for (i, node) in objects(input, &value, "Node", command, findings)?
         .into_iter()
         .enumerate()
     {
@@ -202,6 +247,7 @@ pub fn nodes(input: &Input) -> Result<Vec<Node>, ImportError> {
             internal_ip,
             max_pods,
             is_virtual,
+            provider_id: str_at(node, &["spec", "providerID"]).map(str::to_string),
             zone_label: zone.map_or("", |(_, k)| k),
             type_label: instance_type.map_or("", |(_, k)| k),
         });
@@ -209,19 +255,19 @@ pub fn nodes(input: &Input) -> Result<Vec<Node>, ImportError> {
     Ok(out)
 }
 
-/// `kubectl get pods -A -o json`.
-pub fn pods(input: &Input) -> Result<Vec<Pod>, ImportError> {
+/// `kubectl get pods -A -o json` (or `-o yaml`).
+pub fn pods(input: &Input, findings: &mut Vec<Finding>) -> Result<Vec<Pod>, ImportError> {
     let command = "kubectl get pods -A -o json";
     let value = parse(input, command)?;
     let mut out = Vec::new();
-    for (i, pod) in objects(input, &value, "Pod", command)?
+    for (i, pod) in objects(input, &value, "Pod", command, findings)?
         .into_iter()
         .enumerate()
     {
         let bad = |what: String| {
             ImportError::new(
                 input.path,
-                format!("items[{i}] {what}; expected the JSON of `{command}`"),
+                format!("items[{i}] {what}; {}", expected(command)),
             )
         };
         let metadata = pod.get("metadata");

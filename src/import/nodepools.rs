@@ -111,6 +111,32 @@ impl Builder<'_, '_> {
             let row = types.and_then(|(_, rows)| rows.iter().find(|r| r.id == name));
             let from_catalog = catalog.get(name);
             match (row, from_catalog) {
+                (Some(row), builtin) if row.problem.is_some() => {
+                    let problem = row.problem.as_deref().unwrap_or_default();
+                    let path = types.map(|(p, _)| *p).unwrap_or(Path::new(""));
+                    let Some(builtin) = builtin else {
+                        return Err(ImportError::new(
+                            path,
+                            format!(
+                                "DescribeInstanceTypes entry `{name}`, the type of the nodes, has {problem}, so its Terway pod capacity is unknown (old API responses lack EniPrivateIpAddressQuantity); expected a current listing: `aliyun ecs DescribeInstanceTypes --InstanceTypes '[\"{name}\"]' > types.json`"
+                            ),
+                        ));
+                    };
+                    self.findings.push(
+                        Finding::new(
+                            "import-instance-type-incomplete",
+                            format!("InstanceTypes.InstanceType `{name}`"),
+                            format!(
+                                "the entry of `{name}` has {problem}; the built-in catalog's limits are used instead"
+                            ),
+                            format!(
+                                "nothing, if the catalog is right; else pass a current `aliyun ecs DescribeInstanceTypes --InstanceTypes '[\"{name}\"]'`"
+                            ),
+                        )
+                        .in_file(path),
+                    );
+                    resolved.insert(name.to_string(), builtin.clone());
+                }
                 (Some(row), builtin) => {
                     let path = types.map(|(p, _)| *p).unwrap_or(Path::new(""));
                     let t = instance_type_from(row, path)?;
@@ -137,6 +163,20 @@ impl Builder<'_, '_> {
                     resolved.insert(name.to_string(), builtin.clone());
                 }
                 (None, None) => {
+                    // A k3s, EKS or GKE node has a provider scheme; an ACK node's providerID is
+                    // `region.instance-id`.
+                    let foreign = kept
+                        .iter()
+                        .filter(|k| k.instance_type == name)
+                        .find_map(|k| k.node.provider_id.as_deref().filter(|p| p.contains("://")));
+                    if let Some(provider) = foreign {
+                        return Err(ImportError::new(
+                            nodes_path,
+                            format!(
+                                "lists nodes of type `{name}` that are not Alibaba Cloud ECS instances (providerID `{provider}`); Terway runs on ACK: expected `kubectl get nodes -o json` of an ACK cluster, or leave out --nodes"
+                            ),
+                        ));
+                    }
                     let file = types.map_or(*nodes_path, |(p, _)| *p);
                     let hint = if types.is_some() {
                         "it is not in that DescribeInstanceTypes listing either; add it"

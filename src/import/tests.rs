@@ -40,6 +40,7 @@ fn options(growth: Growth) -> ImportOptions {
         horizon_ms: 90 * DAY_MS,
         output: PathBuf::from("imported.toml"),
         lint: LintOptions::default(),
+        configmap: None,
     }
 }
 
@@ -510,7 +511,7 @@ fn inputs_that_are_not_what_they_claim() {
                 ..full()
             },
             "cm.yaml",
-            "is not JSON (YAML?)",
+            "is a ConfigMap (v1), not a list of Pods",
         ),
         (
             Sources {

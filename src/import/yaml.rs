@@ -77,6 +77,53 @@ pub fn documents(text: &str) -> Result<Vec<Document<'_>>, YamlError> {
         .collect())
 }
 
+/// A node as JSON, with plain scalars resolved the way YAML 1.2's core schema (and so
+/// kubectl's `-o yaml`) means them: `true`, `5`, `null`. Quoted scalars stay strings, so
+/// `pods: "64"` is the text kubectl's JSON has too.
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match &node.untagged().data {
+        YamlData::Representation(text, ScalarStyle::Plain, _) => plain_scalar(text),
+        YamlData::Representation(text, _, _) => Value::String(text.to_string()),
+        YamlData::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
+        YamlData::Mapping(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| {
+                    let key = match &key.untagged().data {
+                        YamlData::Representation(text, _, _) => text.to_string(),
+                        _ => String::new(),
+                    };
+                    (key, to_json(value))
+                })
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
+
+fn plain_scalar(text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(n) = text.parse::<i64>() {
+        return Value::from(n);
+    }
+    let numeric = text.bytes().any(|b| b.is_ascii_digit())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    match text.parse::<f64>() {
+        Ok(f) if numeric && f.is_finite() => serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::String(text.to_string())),
+        _ => Value::String(text.to_string()),
+    }
+}
+
 /// What the import reads from a node: mapping entries by key, sequence items, scalar text.
 pub trait NodeExt<'input> {
     /// The node under a tag, or the node itself.
@@ -304,6 +351,15 @@ mod tests {
         let err = documents("a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.line, 2, "{err:?}");
         assert!(documents("a:\n\t- b\n").is_err());
+    }
+
+    #[test]
+    fn json_of_kubectl_yaml() {
+        let doc = one("a: true\nb: \"64\"\nc: 64\nd: 0.5\ne: ~\nf: [x, 'y']\ng: {h: 1.2.3}\n");
+        assert_eq!(
+            to_json(&doc),
+            serde_json::json!({"a": true, "b": "64", "c": 64, "d": 0.5, "e": null, "f": ["x", "y"], "g": {"h": "1.2.3"}})
+        );
     }
 
     #[test]

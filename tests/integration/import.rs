@@ -159,6 +159,46 @@ fn inputs_that_are_not_what_they_claim_exit_2() {
         ("--nodes", "pods.json", "lists Pods, not Nodes"),
         ("--pods", "bad/truncated-pods.json", "is truncated"),
         ("--instance-types", "vswitches.json", "DescribeVSwitches"),
+        (
+            "--eni-config",
+            "bad/helm-template.yaml",
+            "is a Helm template (line 9 has `{{ }}`), not data: render it with `helm template` first",
+        ),
+        (
+            "--eni-config",
+            "bad/helm-values.yaml",
+            "is Helm chart values (a values.yaml: `securityGroupIDs` at line 4)",
+        ),
+        (
+            "--eni-config",
+            "bad/terminal-paste.yaml",
+            "is a terminal session, not a command's output (line 1 is the command",
+        ),
+        (
+            "--eni-config",
+            "bad/ellipsis.yaml",
+            "has `...` where a paste left values out (line 10)",
+        ),
+        (
+            "--eni-config",
+            "bad/eni-conf-fragment.yaml",
+            "is only the `eni_conf:` key of a ConfigMap",
+        ),
+        (
+            "--eni-config",
+            "bad/printf-template.yaml",
+            "is a Go format template (line 9 has `%s` placeholders)",
+        ),
+        (
+            "--instance-types",
+            "instance-types-no-eni-ips.json",
+            "entry `ecs.g8i.2xlarge`, the type of the nodes, has no `EniPrivateIpAddressQuantity`",
+        ),
+        (
+            "--instance-types",
+            "instance-types-float.json",
+            "entry `ecs.g8i.2xlarge`, the type of the nodes, has `EniQuantity` 4.5, not a whole number",
+        ),
     ];
     for (flag, file, expected) in cases {
         let mut args = all_inputs("eni-config.yaml");
@@ -226,5 +266,196 @@ fn never_writes_over_an_input() {
         std::fs::read_to_string(&cm)
             .unwrap()
             .contains("kind: ConfigMap")
+    );
+}
+
+/// The same inputs with one flag's file replaced.
+fn with(flag: &str, file: &str) -> Vec<String> {
+    let mut args = all_inputs("eni-config.yaml");
+    let at = args.iter().position(|a| a == flag).unwrap();
+    args[at + 1] = fixture(file);
+    args
+}
+
+/// The scenario printed for `args`, with the fixture paths it names replaced by `replace`.
+fn scenario_text(args: &[String], extra: &[&str], replace: &[(&str, &str)]) -> String {
+    let output = import(args, extra);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"));
+    let mut text = stdout(&output);
+    for (from, to) in replace {
+        text = text.replace(&fixture(from), &fixture(to));
+    }
+    text
+}
+
+#[test]
+fn yaml_nodes_and_pods_import_as_their_json_does() {
+    let json = scenario_text(&all_inputs("eni-config.yaml"), &[], &[]);
+    let mut args = with("--nodes", "nodes.yaml");
+    let at = args.iter().position(|a| a == "--pods").unwrap();
+    args[at + 1] = fixture("pods.yaml");
+    let yaml = scenario_text(
+        &args,
+        &[],
+        &[("nodes.yaml", "nodes.json"), ("pods.yaml", "pods.json")],
+    );
+    assert_eq!(yaml, json);
+}
+
+#[test]
+fn a_nodelist_and_a_single_node_are_nodes() {
+    let json = scenario_text(&all_inputs("eni-config.yaml"), &[], &[]);
+    let nodelist = scenario_text(
+        &with("--nodes", "nodes-nodelist.json"),
+        &[],
+        &[("nodes-nodelist.json", "nodes.json")],
+    );
+    assert_eq!(nodelist, json);
+    let scratch = Scratch::new("import-one-node");
+    let out = scratch.path("one.toml");
+    let output = import(
+        &with("--nodes", "node-single.yaml"),
+        &["-o", out.to_str().unwrap()],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("nodes = 1 "), "{text}");
+}
+
+#[test]
+fn items_null_is_an_empty_list_with_a_warning() {
+    let output = import(&with("--pods", "pods-items-null.json"), &[]);
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    let warning = err
+        .lines()
+        .find(|l| l.starts_with("warning[import-empty-list]"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(warning.contains("pods-items-null.json"), "{warning}");
+    assert!(warning.contains("`items` is null"), "{warning}");
+}
+
+#[test]
+fn the_bare_eni_conf_json_is_the_configmap_data() {
+    let output = import(&with("--eni-config", "eni-conf.json"), &[]);
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    assert!(
+        err.contains("note: ") && err.contains("eni-conf.json: read as the bare eni_conf JSON"),
+        "{err}"
+    );
+    let bare = stdout(&output);
+    let from_configmap = scenario_text(&all_inputs("eni-config.yaml"), &[], &[]);
+    let terway = |text: &str| -> String {
+        let start = text.find("[terway]").unwrap();
+        let end = text[start..].find("\n[[").map_or(text.len(), |e| start + e);
+        text[start..end]
+            .lines()
+            .filter(|l| !l.starts_with("# From data.eni_conf"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(terway(&bare), terway(&from_configmap));
+}
+
+#[test]
+fn a_manifest_gives_the_configmap_it_names() {
+    let output = import(&with("--eni-config", "manifest.yaml"), &[]);
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    assert!(
+        err.contains("manifest.yaml: took ConfigMap kube-system/eni-config, document 3 of 4"),
+        "{err}"
+    );
+    // Its comment finding points into the manifest: the ConfigMap starts at line 17.
+    assert!(err.contains("manifest.yaml:30: data.eni_conf"), "{err}");
+    let from_manifest =
+        stdout(&output).replace(&fixture("manifest.yaml"), &fixture("eni-config.yaml"));
+    assert_eq!(
+        from_manifest,
+        scenario_text(&all_inputs("eni-config.yaml"), &[], &[])
+    );
+
+    let other = import(
+        &with("--eni-config", "manifest.yaml"),
+        &["--configmap", "terway-config"],
+    );
+    let err = stderr(&other);
+    assert_eq!(code(&other), 0, "{err}");
+    assert!(
+        err.contains("took ConfigMap kube-system/terway-config, document 2 of 4"),
+        "{err}"
+    );
+    assert!(
+        stdout(&other).contains("max_pool_size = 10"),
+        "{}",
+        stdout(&other)
+    );
+
+    let missing = import(
+        &with("--eni-config", "manifest.yaml"),
+        &["--configmap", "nope"],
+    );
+    let err = stderr(&missing);
+    assert_eq!(code(&missing), 2, "{err}");
+    assert!(
+        err.contains("manifest.yaml: has 4 YAML documents but no ConfigMap `nope`")
+            && err.contains("`terway-config`, `eni-config`"),
+        "{err}"
+    );
+    let wrong = import(
+        &all_inputs("eni-config.yaml"),
+        &["--configmap", "terway-config"],
+    );
+    assert_eq!(code(&wrong), 2, "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("not `terway-config` (--configmap)"),
+        "{}",
+        stderr(&wrong)
+    );
+}
+
+#[test]
+fn region_keys_and_twice_listed_vswitches_are_check_findings() {
+    let scratch = Scratch::new("import-keys");
+    for (file, line, fix) in [
+        (
+            "eni-conf-by-region.json",
+            "error[vswitch-keyed-by-region]",
+            "key eni_conf vswitches by zone: {\"cn-hangzhou-h\": [\"vsw-bp1h0pods0001\"]}",
+        ),
+        (
+            "eni-conf-listed-twice.json",
+            "warning[vswitch-listed-twice]",
+            "list `vsw-bp1h0pods0001` only under \"cn-hangzhou-h\" and remove it from \"cn-hangzhou-i\"",
+        ),
+    ] {
+        let out = scratch.path(&format!("{file}.toml"));
+        let output = import(&with("--eni-config", file), &["-o", out.to_str().unwrap()]);
+        let err = stderr(&output);
+        assert_eq!(code(&output), 0, "{err}");
+        assert!(err.contains(line) && err.contains(fix), "{file}: {err}");
+        // Written as Terway runs it, so `planner check` finds the same.
+        let check = planner(&["check", out.to_str().unwrap()]);
+        let text = stdout(&check);
+        assert!(text.contains(line) && text.contains(fix), "{file}: {text}");
+        let scenario = std::fs::read_to_string(&out).unwrap();
+        assert!(scenario.contains("vsw-bp1h0pods0001"), "{scenario}");
+    }
+}
+
+#[test]
+fn an_incomplete_instance_type_the_catalog_knows_falls_back_with_a_warning() {
+    let output = import(
+        &with("--instance-types", "instance-types-catalog-incomplete.json"),
+        &[],
+    );
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    assert!(
+        err.contains("warning[import-instance-type-incomplete]")
+            && err.contains("the entry of `ecs.g7.xlarge` has no `EniPrivateIpAddressQuantity`"),
+        "{err}"
     );
 }
