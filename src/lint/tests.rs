@@ -289,3 +289,71 @@ fn the_readme_lists_every_code() {
         );
     }
 }
+
+#[test]
+fn a_region_key_is_an_error_with_the_zone_keyed_fix() {
+    let text = edit(
+        "vswitches = { \"z-a\" = [\"vsw-a1\", \"vsw-a2\"] }",
+        "vswitches = { \"z\" = [\"vsw-a1\"], \"z-a\" = [\"vsw-a2\"] }",
+    );
+    let f = finding(&text, "vswitch-keyed-by-region");
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.key, "terway.vswitches.z");
+    assert!(f.fix.contains("{\"z-a\": [\"vsw-a1\"]}"), "{}", f.fix);
+    // It replaces the validator's "no such zone" for the same key.
+    assert!(
+        !codes(&text).contains(&"terway-zone-unused"),
+        "{:?}",
+        codes(&text)
+    );
+}
+
+#[test]
+fn region_shapes() {
+    let zones = ["cn-hangzhou-h".to_string(), "eu-central-1a".to_string()];
+    for region in [
+        "cn-hangzhou",
+        "eu-central-1",
+        "ap-southeast-1",
+        "cn-beijing",
+    ] {
+        assert!(is_region_of(region, &zones), "{region}");
+    }
+    for zone in [
+        "cn-hangzhou-h",
+        "eu-central-1a",
+        "cn-hangzhou-k",
+        "z-a",
+        "<zone-id>",
+    ] {
+        assert!(!is_region_of(zone, &zones), "{zone}");
+    }
+}
+
+#[test]
+fn a_vswitch_under_two_zones_is_named_with_its_own_zone() {
+    let text = edit(
+        "cidr = \"10.0.4.0/22\"\n",
+        "cidr = \"10.0.4.0/22\"\n\n[[vswitch]]\nid = \"vsw-b\"\nzone = \"z-b\"\ncidr = \"10.0.8.0/22\"\n",
+    )
+    .replace(
+        "vswitches = { \"z-a\" = [\"vsw-a1\", \"vsw-a2\"] }",
+        "vswitches = { \"z-a\" = [\"vsw-a1\", \"vsw-a2\"], \"z-b\" = [\"vsw-a1\", \"vsw-b\"] }",
+    );
+    let f = finding(&text, "vswitch-listed-twice");
+    assert_eq!(f.key, "terway.vswitches.z-b");
+    assert!(
+        f.message
+            .contains("`vsw-a1` is listed under `z-a` and `z-b`")
+            && f.message.contains("one zone (`z-a`)"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.fix
+            .contains("only under \"z-a\" and remove it from \"z-b\""),
+        "{}",
+        f.fix
+    );
+    assert!(f.line.is_some());
+}
