@@ -1,10 +1,15 @@
 //! The built-in catalog of ECS instance types and their network limits.
 //!
-//! Figures are the Alibaba Cloud ECS instance-family tables (2021 snapshot) as collected in the
-//! domain notes, section 3.2. `eni_quantity` counts the primary ENI (eth0). A scenario can add
-//! types or override these with `[instance_type."NAME"]`.
+//! The figures are Alibaba Cloud's ECS instance-family tables (general purpose, compute optimized,
+//! memory optimized), kept in `src/catalog/instance-types.csv`: one row per type, grouped by
+//! family, each row naming the documentation page it was copied from ([`source`]). The file is
+//! embedded in the binary and parsed once. `eni_quantity` counts the primary ENI (eth0). A
+//! scenario can add types or override these with `[instance_type."NAME"]`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
 
 /// The limits of one ECS instance type that matter for pod addresses and scheduling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,59 +46,94 @@ impl InstanceType {
     }
 }
 
-/// (name, vCPU, memory GiB, ENIs, IPv4 per ENI).
-const BUILTIN: &[(&str, u32, u64, u32, u32)] = &[
-    ("ecs.g5.large", 2, 8, 2, 6),
-    ("ecs.g5.xlarge", 4, 16, 3, 10),
-    ("ecs.g5.2xlarge", 8, 32, 4, 10),
-    ("ecs.g5.4xlarge", 16, 64, 8, 20),
-    ("ecs.g6.large", 2, 8, 2, 6),
-    ("ecs.g6.xlarge", 4, 16, 3, 10),
-    ("ecs.g6.2xlarge", 8, 32, 4, 10),
-    ("ecs.g6.3xlarge", 12, 48, 6, 10),
-    ("ecs.g6.4xlarge", 16, 64, 8, 20),
-    ("ecs.g6.8xlarge", 32, 128, 8, 20),
-    ("ecs.g6.13xlarge", 52, 192, 7, 20),
-    ("ecs.g6.26xlarge", 104, 384, 15, 20),
-    ("ecs.g6e.xlarge", 4, 16, 4, 15),
-    ("ecs.g6e.4xlarge", 16, 64, 8, 30),
-    ("ecs.g7.large", 2, 8, 3, 6),
-    ("ecs.g7.xlarge", 4, 16, 4, 15),
-    ("ecs.g7.2xlarge", 8, 32, 4, 15),
-    ("ecs.g7.3xlarge", 12, 48, 8, 15),
-    ("ecs.g7.4xlarge", 16, 64, 8, 30),
-    ("ecs.g7.8xlarge", 32, 128, 8, 30),
-    ("ecs.g7.16xlarge", 64, 256, 8, 30),
-    ("ecs.g7.32xlarge", 128, 512, 15, 30),
-    ("ecs.g7ne.xlarge", 4, 16, 4, 15),
-    ("ecs.c6.large", 2, 4, 2, 6),
-    ("ecs.c6.xlarge", 4, 8, 3, 10),
-    ("ecs.c6.2xlarge", 8, 16, 4, 10),
-    ("ecs.c6.4xlarge", 16, 32, 8, 20),
-    ("ecs.c7.xlarge", 4, 8, 4, 15),
-    ("ecs.c7.2xlarge", 8, 16, 4, 15),
-    ("ecs.c7.4xlarge", 16, 32, 8, 30),
-    ("ecs.r6.xlarge", 4, 32, 3, 10),
-    ("ecs.r6.4xlarge", 16, 128, 8, 20),
-    ("ecs.r7.2xlarge", 8, 64, 4, 15),
-    ("ecs.r7.8xlarge", 32, 256, 8, 30),
-];
+/// The catalog's data, embedded so that the binary needs no file at run time.
+const BUILTIN_CSV: &str = include_str!("catalog/instance-types.csv");
+
+/// One row of the data file, as written there.
+#[derive(Deserialize)]
+struct Row {
+    name: String,
+    vcpu: u32,
+    memory_gib: u64,
+    enis: u32,
+    ipv4_per_eni: u32,
+    source: String,
+}
+
+/// A built-in type and the page its figures were copied from.
+#[derive(Debug)]
+struct Entry {
+    instance_type: InstanceType,
+    source: String,
+}
+
+/// Reads the data file: `#` lines are comments; every value must be positive, every name new,
+/// every row must name its source.
+fn parse(text: &str) -> Result<Vec<Entry>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let mut entries: Vec<Entry> = Vec::new();
+    for record in reader.deserialize::<Row>() {
+        let row = record.map_err(|e| e.to_string())?;
+        let fault = if [row.vcpu, row.enis, row.ipv4_per_eni].contains(&0) || row.memory_gib == 0 {
+            Some("a zero figure")
+        } else if row.source.trim().is_empty() {
+            Some("no source")
+        } else if entries.iter().any(|e| e.instance_type.name == row.name) {
+            Some("a second row")
+        } else {
+            None
+        };
+        if let Some(fault) = fault {
+            return Err(format!("`{}` has {fault}", row.name));
+        }
+        entries.push(Entry {
+            instance_type: InstanceType {
+                name: row.name,
+                vcpu: row.vcpu,
+                memory_mib: row.memory_gib * 1024,
+                eni_quantity: row.enis,
+                ipv4_per_eni: row.ipv4_per_eni,
+            },
+            source: row.source,
+        });
+    }
+    Ok(entries)
+}
+
+fn entries() -> &'static [Entry] {
+    static ENTRIES: OnceLock<Vec<Entry>> = OnceLock::new();
+    ENTRIES.get_or_init(|| match parse(BUILTIN_CSV) {
+        Ok(entries) => entries,
+        // The file is part of the source and a unit test parses it: a failure here is a bug.
+        Err(e) => panic!("built-in catalog src/catalog/instance-types.csv: {e}"),
+    })
+}
 
 /// The built-in catalog, keyed by type name (ordered, so listings are stable).
 pub fn builtin() -> BTreeMap<String, InstanceType> {
-    BUILTIN
+    entries()
         .iter()
-        .map(|&(name, vcpu, memory_gib, eni_quantity, ipv4_per_eni)| {
-            let instance_type = InstanceType {
-                name: name.to_string(),
-                vcpu,
-                memory_mib: memory_gib * 1024,
-                eni_quantity,
-                ipv4_per_eni,
-            };
-            (name.to_string(), instance_type)
-        })
+        .map(|e| (e.instance_type.name.clone(), e.instance_type.clone()))
         .collect()
+}
+
+/// The documentation page a built-in type's figures were copied from.
+pub fn source(name: &str) -> Option<&'static str> {
+    entries()
+        .iter()
+        .find(|e| e.instance_type.name == name)
+        .map(|e| e.source.as_str())
+}
+
+/// The family of an instance type, its name without the size: `ecs.g8i` for `ecs.g8i.2xlarge`.
+/// A name with no size is returned whole.
+pub fn family(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((family, _)) if family.contains('.') => family,
+        _ => name,
+    }
 }
 
 #[cfg(test)]
@@ -128,9 +168,165 @@ mod tests {
         assert!(!eleven.ack_accepts());
     }
 
+    const GENERAL: &str =
+        "https://help.aliyun.com/zh/ecs/user-guide/general-purpose-instance-families";
+    const COMPUTE: &str =
+        "https://help.aliyun.com/zh/ecs/user-guide/compute-optimized-instance-families";
+    const MEMORY: &str =
+        "https://help.aliyun.com/zh/ecs/user-guide/memory-optimized-instance-families-1";
+
+    /// (vCPU, memory GiB, ENIs, IPv4 per ENI) of a built-in type.
+    fn figures(name: &str) -> (u32, u64, u32, u32) {
+        let t = &builtin()[name];
+        (t.vcpu, t.memory_mib / 1024, t.eni_quantity, t.ipv4_per_eni)
+    }
+
     #[test]
-    fn catalog_has_every_row_once() {
-        assert_eq!(builtin().len(), BUILTIN.len());
+    fn every_row_parses_with_positive_values_and_a_source() {
+        let entries = parse(BUILTIN_CSV).expect("the data file parses");
+        let data_lines = BUILTIN_CSV
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count();
+        assert_eq!(entries.len(), data_lines - 1); // the header line
+        assert_eq!(builtin().len(), entries.len());
+        for e in &entries {
+            let t = &e.instance_type;
+            assert!(t.vcpu > 0 && t.memory_mib > 0 && t.eni_quantity > 0 && t.ipv4_per_eni > 0);
+            assert!(t.name.starts_with("ecs."), "{}", t.name);
+            assert!(e.source.starts_with("https://"), "{}: {}", t.name, e.source);
+            assert_eq!(source(&t.name), Some(e.source.as_str()));
+        }
         assert_eq!(builtin()["ecs.r7.8xlarge"].memory_mib, 256 * 1024);
+    }
+
+    #[test]
+    fn a_bad_row_is_refused_by_name() {
+        let header = "name,vcpu,memory_gib,enis,ipv4_per_eni,source\n";
+        let bad = [
+            (
+                "ecs.x.large,2,8,0,6,https://a\n",
+                "`ecs.x.large` has a zero figure",
+            ),
+            ("ecs.x.large,2,8,3,6, \n", "`ecs.x.large` has no source"),
+            (
+                "ecs.x.large,2,8,3,6,https://a\necs.x.large,2,8,3,6,https://a\n",
+                "`ecs.x.large` has a second row",
+            ),
+        ];
+        for (rows, message) in bad {
+            assert_eq!(parse(&format!("{header}{rows}")).unwrap_err(), message);
+        }
+        assert!(parse(&format!("{header}ecs.x.large,2,8,-3,6,https://a\n")).is_err());
+    }
+
+    // The figures below are copied by hand from the pages' tables (vCPU, 内存（GiB）, 弹性网卡,
+    // 单网卡私有IPv4地址数), each page cited above its family's rows.
+    #[test]
+    fn general_purpose_rows_match_the_page() {
+        // https://help.aliyun.com/zh/ecs/user-guide/general-purpose-instance-families#g8i
+        assert_eq!(figures("ecs.g8i.large"), (2, 8, 3, 6));
+        assert_eq!(figures("ecs.g8i.2xlarge"), (8, 32, 4, 15));
+        assert_eq!(figures("ecs.g8i.4xlarge"), (16, 64, 8, 30));
+        assert_eq!(figures("ecs.g8i.48xlarge"), (192, 1024, 15, 50));
+        // https://help.aliyun.com/zh/ecs/user-guide/general-purpose-instance-families#g8a
+        assert_eq!(figures("ecs.g8a.xlarge"), (4, 16, 4, 15));
+        assert_eq!(figures("ecs.g8a.24xlarge"), (96, 384, 15, 30));
+        // https://help.aliyun.com/zh/ecs/user-guide/general-purpose-instance-families#g8y
+        assert_eq!(figures("ecs.g8y.small"), (1, 4, 2, 3));
+        assert_eq!(figures("ecs.g8y.32xlarge"), (128, 512, 15, 30));
+        // https://help.aliyun.com/zh/ecs/user-guide/general-purpose-instance-families#g9i
+        assert_eq!(figures("ecs.g9i.3xlarge"), (12, 48, 8, 15));
+        assert_eq!(figures("ecs.g9i.48xlarge"), (192, 768, 15, 50));
+        // https://help.aliyun.com/zh/ecs/user-guide/general-purpose-instance-families#g7
+        assert_eq!(figures("ecs.g7.6xlarge"), (24, 96, 8, 30));
+        for name in [
+            "ecs.g8i.large",
+            "ecs.g8a.large",
+            "ecs.g8y.large",
+            "ecs.g9i.large",
+        ] {
+            assert_eq!(source(name), Some(GENERAL), "{name}");
+        }
+    }
+
+    #[test]
+    fn compute_optimized_rows_match_the_page() {
+        // https://help.aliyun.com/zh/ecs/user-guide/compute-optimized-instance-families#c8i
+        assert_eq!(figures("ecs.c8i.large"), (2, 4, 3, 6));
+        assert_eq!(figures("ecs.c8i.3xlarge"), (12, 24, 8, 15));
+        assert_eq!(figures("ecs.c8i.48xlarge"), (192, 512, 15, 50));
+        // https://help.aliyun.com/zh/ecs/user-guide/compute-optimized-instance-families#c8a
+        assert_eq!(figures("ecs.c8a.8xlarge"), (32, 64, 8, 30));
+        assert_eq!(figures("ecs.c8a.48xlarge"), (192, 384, 15, 50));
+        // https://help.aliyun.com/zh/ecs/user-guide/compute-optimized-instance-families#c8y
+        assert_eq!(figures("ecs.c8y.small"), (1, 2, 2, 3));
+        assert_eq!(figures("ecs.c8y.2xlarge"), (8, 16, 4, 15));
+        // https://help.aliyun.com/zh/ecs/user-guide/compute-optimized-instance-families#c9i
+        assert_eq!(figures("ecs.c9i.24xlarge"), (96, 192, 15, 30));
+        // https://help.aliyun.com/zh/ecs/user-guide/compute-optimized-instance-families#c7
+        assert_eq!(figures("ecs.c7.large"), (2, 4, 3, 6));
+        assert_eq!(figures("ecs.c7.32xlarge"), (128, 256, 15, 30));
+        for name in [
+            "ecs.c8i.large",
+            "ecs.c8a.large",
+            "ecs.c8y.large",
+            "ecs.c7.large",
+        ] {
+            assert_eq!(source(name), Some(COMPUTE), "{name}");
+        }
+    }
+
+    #[test]
+    fn memory_optimized_rows_match_the_page() {
+        // https://help.aliyun.com/zh/ecs/user-guide/memory-optimized-instance-families-1#r8i
+        assert_eq!(figures("ecs.r8i.xlarge"), (4, 32, 4, 15));
+        assert_eq!(figures("ecs.r8i.32xlarge"), (128, 1024, 15, 30));
+        // https://help.aliyun.com/zh/ecs/user-guide/memory-optimized-instance-families-1#r8a
+        assert_eq!(figures("ecs.r8a.large"), (2, 16, 3, 6));
+        assert_eq!(figures("ecs.r8a.48xlarge"), (192, 1536, 15, 50));
+        // https://help.aliyun.com/zh/ecs/user-guide/memory-optimized-instance-families-1#r8y
+        assert_eq!(figures("ecs.r8y.small"), (1, 8, 2, 3));
+        assert_eq!(figures("ecs.r8y.4xlarge"), (16, 128, 8, 30));
+        // https://help.aliyun.com/zh/ecs/user-guide/memory-optimized-instance-families-1#r9i
+        assert_eq!(figures("ecs.r9i.6xlarge"), (24, 192, 8, 30));
+        // https://help.aliyun.com/zh/ecs/user-guide/memory-optimized-instance-families-1#r7
+        assert_eq!(figures("ecs.r7.3xlarge"), (12, 96, 8, 15));
+        for name in [
+            "ecs.r8i.large",
+            "ecs.r8a.large",
+            "ecs.r8y.large",
+            "ecs.r7.large",
+        ] {
+            assert_eq!(source(name), Some(MEMORY), "{name}");
+        }
+    }
+
+    // (ENIs - 1) x IPv4 per ENI, worked out by hand from the figures above.
+    #[test]
+    fn pod_capacity_of_todays_families() {
+        let catalog = builtin();
+        let capacity = |name: &str| catalog[name].pod_capacity();
+        assert_eq!(capacity("ecs.g8i.large"), 12); // (3 - 1) x 6
+        assert_eq!(capacity("ecs.g8i.2xlarge"), 45); // (4 - 1) x 15
+        assert_eq!(capacity("ecs.c8a.8xlarge"), 210); // (8 - 1) x 30
+        assert_eq!(capacity("ecs.r8y.32xlarge"), 420); // (15 - 1) x 30
+        assert_eq!(capacity("ecs.g9i.48xlarge"), 700); // (15 - 1) x 50
+        assert_eq!(capacity("ecs.c9i.3xlarge"), 105); // (8 - 1) x 15
+        assert_eq!(capacity("ecs.g8y.small"), 3); // (2 - 1) x 3
+        assert!(!catalog["ecs.g8y.small"].ack_accepts());
+        assert!(catalog["ecs.r8a.large"].ack_accepts());
+    }
+
+    #[test]
+    fn family_is_the_name_without_the_size() {
+        assert_eq!(family("ecs.g8i.2xlarge"), "ecs.g8i");
+        assert_eq!(family("ecs.g8i"), "ecs.g8i");
+        assert_eq!(family("g8i"), "g8i");
+        let g8i: Vec<String> = builtin()
+            .into_keys()
+            .filter(|n| family(n) == "ecs.g8i")
+            .collect();
+        assert_eq!(g8i.len(), 11);
     }
 }

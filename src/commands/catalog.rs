@@ -12,6 +12,11 @@ pub fn catalog_command(instance_type: Option<&str>) -> Result<(), Failure> {
     let types: Vec<&catalog::InstanceType> = match instance_type {
         Some(name) => match catalog.get(name) {
             Some(found) => vec![found],
+            // A family name (`ecs.g8i`) lists the family's sizes.
+            None if catalog.keys().any(|n| catalog::family(n) == name) => catalog
+                .values()
+                .filter(|t| catalog::family(&t.name) == name)
+                .collect(),
             None => {
                 let near = scenario::nearest_name(name, catalog.keys().map(String::as_str));
                 let hint = near
@@ -55,6 +60,16 @@ pub fn catalog_command(instance_type: Option<&str>) -> Result<(), Failure> {
             catalog::ACK_MIN_POD_CAPACITY,
             refused.join(", ")
         );
+    }
+    if instance_type.is_some() {
+        let mut sources: Vec<&str> = types
+            .iter()
+            .filter_map(|t| catalog::source(&t.name))
+            .collect();
+        sources.dedup();
+        for source in sources {
+            print(format!("source: {source}\n"))?;
+        }
     }
     print(
         "max pods = (ENIs - 1) x IPv4 per ENI: eth0 takes no pods; every address on a secondary ENI, its primary included, can\n",

@@ -114,12 +114,12 @@ fn the_fixtures_make_todays_cluster() {
     assert_eq!(general.zones.len(), 2);
     assert_eq!(s.vswitches[general.node_vswitch[0]].id, "vsw-bp1h0node0001");
     let big = &s.nodepools[1];
-    assert_eq!(big.instance_type, "ecs.g8i.2xlarge");
-    assert_eq!(s.instance_types["ecs.g8i.2xlarge"].pod_capacity(), 45);
+    assert_eq!(big.instance_type, "ecs.g8ae.2xlarge");
+    assert_eq!(s.instance_types["ecs.g8ae.2xlarge"].pod_capacity(), 45);
     assert!(
         imported
             .toml
-            .contains("[instance_type.\"ecs.g8i.2xlarge\"]")
+            .contains("[instance_type.\"ecs.g8ae.2xlarge\"]")
     );
 
     // web: 4 running + 1 pending; the terminating and host-network pods are not replicas.
@@ -527,7 +527,7 @@ fn inputs_that_are_not_what_they_claim() {
                 ..full()
             },
             "nodes.json",
-            "instance type `ecs.g8i.2xlarge` of the nodes is not in the built-in catalog; pass --instance-types",
+            "instance type `ecs.g8ae.2xlarge` of the nodes is not in the built-in catalog; pass --instance-types",
         ),
         (
             Sources {

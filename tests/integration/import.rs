@@ -64,7 +64,7 @@ fn the_fixtures_round_trip_into_a_scenario_that_runs() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("name = \"cluster\""), "{text}");
     assert!(
-        text.contains("[instance_type.\"ecs.g8i.2xlarge\"]"),
+        text.contains("[instance_type.\"ecs.g8ae.2xlarge\"]"),
         "{text}"
     );
     assert!(text.contains("replicas = [[\"0d\", 5], [\"30d\""), "{text}");
