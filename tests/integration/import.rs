@@ -192,12 +192,12 @@ fn inputs_that_are_not_what_they_claim_exit_2() {
         (
             "--instance-types",
             "instance-types-no-eni-ips.json",
-            "entry `ecs.g8i.2xlarge`, the type of the nodes, has no `EniPrivateIpAddressQuantity`",
+            "entry `ecs.g8ae.2xlarge`, the type of the nodes, has no `EniPrivateIpAddressQuantity`",
         ),
         (
             "--instance-types",
             "instance-types-float.json",
-            "entry `ecs.g8i.2xlarge`, the type of the nodes, has `EniQuantity` 4.5, not a whole number",
+            "entry `ecs.g8ae.2xlarge`, the type of the nodes, has `EniQuantity` 4.5, not a whole number",
         ),
     ];
     for (flag, file, expected) in cases {
