@@ -15,7 +15,9 @@ use crate::scenario::{
     Action, ActionKind, MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, Millis, Scenario, VSwitchSpec,
     human_duration, usable_addresses,
 };
-use crate::stats::{idle_at_peak, ip_wait_percentiles, time_percentile, value_percentile};
+use crate::stats::{
+    WaitPercentiles, idle_at_peak, time_percentile, value_percentile, wait_percentiles,
+};
 use crate::sweep;
 
 /// The value at `percentile` over runs (higher is worse).
@@ -80,10 +82,11 @@ pub struct PoolSaving {
     pub peak_used: u32,
     /// Peak addresses held with `max_pool_size = 0` (and `min_pool_size = 0`).
     pub peak_used_without_pool: u32,
-    /// Pod address wait now, p50 and p99 over all pods (ms).
-    pub ip_wait_ms: (Option<Millis>, Option<Millis>),
+    /// Pod address wait now over the zone's pods of all runs, those that never got an address counted
+    /// at their wait so far.
+    pub ip_wait: WaitPercentiles,
     /// The same with `max_pool_size = 0`.
-    pub ip_wait_without_pool_ms: (Option<Millis>, Option<Millis>),
+    pub ip_wait_without_pool: WaitPercentiles,
 }
 
 impl PoolSaving {
@@ -442,8 +445,6 @@ pub fn pool_savings(
 ) -> Vec<PoolSaving> {
     let without = sweep::run_all(&without_pools(scenario), on_progress);
     let percentile = scenario.planning.percentile;
-    let wait_now = ip_wait_percentiles(runs);
-    let wait_without = ip_wait_percentiles(&without);
     scenario
         .zones
         .iter()
@@ -461,8 +462,8 @@ pub fn pool_savings(
                     without.iter().map(|r| r.zones[zone].peak_used),
                     percentile,
                 ),
-                ip_wait_ms: wait_now,
-                ip_wait_without_pool_ms: wait_without,
+                ip_wait: wait_percentiles(runs, Some(zone)),
+                ip_wait_without_pool: wait_percentiles(&without, Some(zone)),
             }
         })
         .collect()

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use crate::model::{RunResult, ShortageCause};
 use crate::scenario::{Millis, Scenario, format_duration, human_duration};
 use crate::stats::{
-    Spread, fraction, idle_at_peak, ip_wait_percentiles, nearest_rank, spread, time_percentile,
-    value_percentile,
+    Spread, Wait, WaitPercentiles, fraction, idle_at_peak, ip_wait_percentiles, nearest_rank,
+    spread, time_percentile, value_percentile, wait_percentiles,
 };
 
 /// One row of `zones.csv`.
@@ -50,6 +50,8 @@ pub struct ZoneRow {
     pub first_stranded_p50_ms: Option<Millis>,
     /// Requests that failed that way, median run.
     pub stranded_failures_p50: u32,
+    /// Address waits of the zone's pods over all runs, those that never got one included.
+    pub ip_wait: WaitPercentiles,
 }
 
 /// One row of `vswitches.csv`.
@@ -103,6 +105,8 @@ pub struct SweepPoint {
     pub ip_wait_p50_ms: Option<Millis>,
     /// 99th percentile.
     pub ip_wait_p99_ms: Option<Millis>,
+    /// Address waits with the pods that never got one counted at their wait so far.
+    pub ip_wait: WaitPercentiles,
 }
 
 /// Everything the reports say, aggregated over runs.
@@ -142,6 +146,9 @@ pub struct Summary {
     pub ip_wait_p50_ms: Option<Millis>,
     /// 99th percentile.
     pub ip_wait_p99_ms: Option<Millis>,
+    /// Address waits over all runs with the pods that never got one counted at their wait so
+    /// far (still waiting at the horizon, or deleted while waiting).
+    pub ip_wait: WaitPercentiles,
     /// Events handled in all runs.
     pub events: u64,
     /// Node launches refused for lack of an eth0 address, over all runs.
@@ -227,6 +234,7 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
         max_pods_pending_ip: spread(runs.iter().map(|r| r.max_pods_pending_ip)),
         ip_wait_p50_ms,
         ip_wait_p99_ms,
+        ip_wait: wait_percentiles(runs, None),
         events: runs.iter().map(|r| r.events).sum(),
         node_launch_failures: runs.iter().map(|r| u64::from(r.node_launch_failures)).sum(),
     }
@@ -279,6 +287,7 @@ fn zone_row(scenario: &Scenario, runs: &[RunResult], zone: usize, name: &str) ->
             runs.iter().map(|r| r.zones[zone].stranded_failures),
             50.0,
         ),
+        ip_wait: wait_percentiles(runs, Some(zone)),
     }
 }
 
@@ -324,7 +333,34 @@ pub fn sweep_point(label: String, scenario: &Scenario, runs: &[RunResult]) -> Sw
         idle_at_peak_p50: value_percentile(runs.iter().map(idle_at_peak), 50.0),
         ip_wait_p50_ms,
         ip_wait_p99_ms,
+        ip_wait: wait_percentiles(runs, None),
     }
+}
+
+/// A wait for people: `>= 2d 3h` when it is only a lower bound, `-` when no pod asked.
+pub fn wait_text(wait: Option<Wait>) -> String {
+    match wait {
+        None => "-".to_string(),
+        Some(w) if w.censored => format!(">= {}", human_duration(w.ms)),
+        Some(w) => human_duration(w.ms),
+    }
+}
+
+/// p50 and p99 of address waits, and how many pods never got an address, for people.
+pub fn waits_text(waits: &WaitPercentiles) -> String {
+    let mut out = format!(
+        "p50 {} / p99 {}",
+        wait_text(waits.p50),
+        wait_text(waits.p99)
+    );
+    if waits.censored > 0 {
+        let _ = write!(
+            out,
+            " ({} of {} pods never got an address)",
+            waits.censored, waits.pods
+        );
+    }
+    out
 }
 
 /// The comparison table printed after a sweep.
@@ -367,7 +403,6 @@ pub fn sweep_table(scenario: &str, points: &[SweepPoint]) -> String {
 
 /// Recommendations, pool savings and gate results, for the terminal.
 pub fn plan_table(plan: ci::Plan<'_>) -> String {
-    let when = |t: Option<Millis>| t.map_or_else(|| "-".to_string(), human_duration);
     let mut out = String::new();
     if !plan.recommendations.is_empty() {
         let _ = writeln!(out);
@@ -407,10 +442,10 @@ pub fn plan_table(plan: ci::Plan<'_>) -> String {
                 s.peak_used,
                 s.peak_used_without_pool,
                 s.saved(),
-                when(s.ip_wait_ms.0),
-                when(s.ip_wait_ms.1),
-                when(s.ip_wait_without_pool_ms.0),
-                when(s.ip_wait_without_pool_ms.1)
+                wait_text(s.ip_wait.p50),
+                wait_text(s.ip_wait.p99),
+                wait_text(s.ip_wait_without_pool.p50),
+                wait_text(s.ip_wait_without_pool.p99)
             );
         }
     }
@@ -490,13 +525,16 @@ pub fn summary_table(summary: &Summary) -> String {
         "most pods waiting for an address at once: p10 {} / p50 {} / p90 {}",
         m.p10, m.p50, m.p90
     );
-    let wait = |t: Option<Millis>| t.map_or_else(|| "-".to_string(), human_duration);
     let _ = writeln!(
         out,
-        "pod address wait (first CNI ADD to address): p50 {} / p99 {}",
-        wait(summary.ip_wait_p50_ms),
-        wait(summary.ip_wait_p99_ms)
+        "pod address wait (first CNI ADD to address, or to the horizon or deletion for pods that never got one): {}",
+        waits_text(&summary.ip_wait)
     );
+    if summary.zones.len() > 1 {
+        for zone in &summary.zones {
+            let _ = writeln!(out, "  {:<18} {}", zone.zone, waits_text(&zone.ip_wait));
+        }
+    }
     let _ = writeln!(
         out,
         "events simulated: {} over {} runs",

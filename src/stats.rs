@@ -57,35 +57,105 @@ pub fn spread(values: impl Iterator<Item = u32>) -> Spread {
     }
 }
 
-/// p50 and p99 of the address wait over all pods of all runs, from the merged histograms.
-pub fn ip_wait_percentiles(runs: &[RunResult]) -> (Option<Millis>, Option<Millis>) {
-    let buckets = runs
-        .iter()
-        .map(|r| r.ip_wait_histogram.len())
-        .max()
-        .unwrap_or(0);
-    let mut merged = vec![0u64; buckets];
-    for run in runs {
-        for (total, count) in merged.iter_mut().zip(&run.ip_wait_histogram) {
+/// Sums histograms bucket by bucket.
+fn merge<'a>(histograms: impl Iterator<Item = &'a Vec<u64>>) -> Vec<u64> {
+    let mut merged: Vec<u64> = Vec::new();
+    for histogram in histograms {
+        if merged.len() < histogram.len() {
+            merged.resize(histogram.len(), 0);
+        }
+        for (total, count) in merged.iter_mut().zip(histogram) {
             *total += count;
         }
     }
-    let pods: u64 = merged.iter().sum();
-    if pods == 0 {
-        return (None, None);
-    }
-    let at = |percentile: f64| {
-        let rank = ((percentile / 100.0 * pods as f64).ceil() as u64).max(1);
-        let mut seen = 0;
-        merged
-            .iter()
-            .position(|&count| {
-                seen += count;
-                seen >= rank
-            })
-            .map(bucket_floor)
-    };
+    merged
+}
+
+/// p50 and p99 of the address wait of the pods that got one, over all pods of all runs, from
+/// the merged histograms.
+pub fn ip_wait_percentiles(runs: &[RunResult]) -> (Option<Millis>, Option<Millis>) {
+    let served = merge(
+        runs.iter()
+            .flat_map(|r| r.zone_ip_waits.iter().map(|w| &w.served)),
+    );
+    let at = |percentile: f64| wait_at(&served, &[], percentile).map(|w| w.ms);
     (at(50.0), at(99.0))
+}
+
+/// A percentile of pod address waits. `censored` when it falls on a pod that never got an
+/// address (still waiting at the horizon, or deleted while waiting): that pod waited at least
+/// `ms`, so the percentile is at least `ms`, a lower bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// The wait, at the floor of its histogram bucket (<1.6% below the exact value).
+    pub ms: Millis,
+    /// Whether it is only a lower bound.
+    pub censored: bool,
+}
+
+/// Address waits over all pods of all runs, counting the pods that never got an address at the
+/// wait observed so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WaitPercentiles {
+    /// Median (`None`: no pod asked for an address).
+    pub p50: Option<Wait>,
+    /// 99th percentile.
+    pub p99: Option<Wait>,
+    /// Pods that asked for an address, over all runs.
+    pub pods: u64,
+    /// Of those, pods that never got one.
+    pub censored: u64,
+}
+
+/// Nearest rank over the merged order of two histograms, a served wait sorting before a
+/// censored one in the same bucket (a censored wait only says "at least this").
+fn wait_at(served: &[u64], censored: &[u64], percentile: f64) -> Option<Wait> {
+    let pods: u64 = served.iter().chain(censored).sum();
+    if pods == 0 {
+        return None;
+    }
+    let rank = ((percentile / 100.0 * pods as f64).ceil() as u64).max(1);
+    let mut seen = 0;
+    for bucket in 0..served.len().max(censored.len()) {
+        let here = |h: &[u64]| h.get(bucket).copied().unwrap_or(0);
+        seen += here(served);
+        if seen >= rank {
+            return Some(Wait {
+                ms: bucket_floor(bucket),
+                censored: false,
+            });
+        }
+        seen += here(censored);
+        if seen >= rank {
+            return Some(Wait {
+                ms: bucket_floor(bucket),
+                censored: true,
+            });
+        }
+    }
+    unreachable!("the rank is within the pods counted")
+}
+
+/// p50 and p99 of the address wait over all pods of all runs in one zone (or all zones with
+/// `None`), pods that never got an address counted at the wait observed so far.
+pub fn wait_percentiles(runs: &[RunResult], zone: Option<usize>) -> WaitPercentiles {
+    let waits = || {
+        runs.iter().flat_map(move |r| {
+            r.zone_ip_waits
+                .iter()
+                .enumerate()
+                .filter(move |&(z, _)| zone.is_none_or(|zone| zone == z))
+                .map(|(_, w)| w)
+        })
+    };
+    let served = merge(waits().map(|w| &w.served));
+    let censored = merge(waits().map(|w| &w.censored));
+    WaitPercentiles {
+        p50: wait_at(&served, &censored, 50.0),
+        p99: wait_at(&served, &censored, 99.0),
+        pods: served.iter().chain(&censored).sum(),
+        censored: censored.iter().sum(),
+    }
 }
 
 /// Idle addresses in node pools at the sample where the run held the most addresses: in one
@@ -130,5 +200,40 @@ mod tests {
         // Most runs never see it: the median is empty.
         assert_eq!(time_percentile(&times, 50.0), None);
         assert_eq!(fraction(&times), 0.4);
+    }
+
+    #[test]
+    fn a_percentile_on_a_censored_wait_is_a_lower_bound() {
+        // Served: 1, 2, 2; censored: 2, 5. Sorted, served first within a value:
+        // 1, 2, 2, 2*, 5*. Rank of p50 is 3 (2, served); p80 is rank 4 (2, censored).
+        let mut served = vec![0u64; 6];
+        served[1] = 1;
+        served[2] = 2;
+        let mut censored = vec![0u64; 6];
+        censored[2] = 1;
+        censored[5] = 1;
+        let at = |p| wait_at(&served, &censored, p).expect("pods");
+        assert_eq!(
+            at(50.0),
+            Wait {
+                ms: 2,
+                censored: false
+            }
+        );
+        assert_eq!(
+            at(80.0),
+            Wait {
+                ms: 2,
+                censored: true
+            }
+        );
+        assert_eq!(
+            at(99.0),
+            Wait {
+                ms: 5,
+                censored: true
+            }
+        );
+        assert_eq!(wait_at(&[], &[], 50.0), None);
     }
 }

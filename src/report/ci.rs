@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Summary, seconds};
+use super::{Summary, seconds, wait_text};
 use crate::plan::{GateResult, PoolSaving, Recommendation, describe};
 use crate::scenario::human_duration;
 use crate::scenario::{Millis, Scenario};
@@ -112,6 +112,31 @@ struct JsonZone<'a> {
     peak_pods_pending_ip_p90: u32,
     idle_at_peak: Option<u32>,
     peak_used_without_pool: Option<u32>,
+    #[serde(flatten)]
+    ip_wait: JsonWaits,
+}
+
+/// Address waits with the pods that never got one counted at their wait so far; `_censored`
+/// says the figure falls on such a pod and is only a lower bound.
+#[derive(Serialize)]
+struct JsonWaits {
+    ip_wait_all_p50_s: Option<f64>,
+    ip_wait_all_p50_censored: Option<bool>,
+    ip_wait_all_p99_s: Option<f64>,
+    ip_wait_all_p99_censored: Option<bool>,
+    ip_wait_censored_pods: u64,
+}
+
+impl JsonWaits {
+    fn new(waits: &crate::stats::WaitPercentiles) -> Self {
+        JsonWaits {
+            ip_wait_all_p50_s: secs(waits.p50.map(|w| w.ms)),
+            ip_wait_all_p50_censored: waits.p50.map(|w| w.censored),
+            ip_wait_all_p99_s: secs(waits.p99.map(|w| w.ms)),
+            ip_wait_all_p99_censored: waits.p99.map(|w| w.censored),
+            ip_wait_censored_pods: waits.censored,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -137,6 +162,8 @@ struct JsonCluster {
     ip_wait_p99_s: Option<f64>,
     events: u64,
     node_launch_failures: u64,
+    #[serde(flatten)]
+    ip_wait: JsonWaits,
 }
 
 #[derive(Serialize)]
@@ -209,6 +236,7 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
                 peak_pods_pending_ip_p90: z.peak_pods_pending_ip_p90,
                 idle_at_peak: saving(&z.zone).map(|s| s.idle_at_peak),
                 peak_used_without_pool: saving(&z.zone).map(|s| s.peak_used_without_pool),
+                ip_wait: JsonWaits::new(&z.ip_wait),
             })
             .collect(),
         vswitches: summary
@@ -235,6 +263,7 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
             ip_wait_p99_s: secs(summary.ip_wait_p99_ms),
             events: summary.events,
             node_launch_failures: summary.node_launch_failures,
+            ip_wait: JsonWaits::new(&summary.ip_wait),
         },
         gates: JsonGates {
             percentile: scenario.gates.percentile,
@@ -514,10 +543,10 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
                 s.idle_at_peak,
                 s.peak_used,
                 s.peak_used_without_pool,
-                when(s.ip_wait_ms.0),
-                when(s.ip_wait_ms.1),
-                when(s.ip_wait_without_pool_ms.0),
-                when(s.ip_wait_without_pool_ms.1)
+                wait_text(s.ip_wait.p50),
+                wait_text(s.ip_wait.p99),
+                wait_text(s.ip_wait_without_pool.p50),
+                wait_text(s.ip_wait_without_pool.p99)
             );
         }
     }
