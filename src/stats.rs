@@ -4,8 +4,81 @@
 //! Every reduction takes runs in run order and is sequential, so a figure does not depend on
 //! how many threads ran the runs.
 
+use statrs::distribution::{Binomial, DiscreteCDF};
+
 use crate::model::{RunResult, bucket_floor};
 use crate::scenario::{Millis, Scenario};
+
+/// The confidence of the intervals the reports give around percentiles over runs.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// Ranks (1-based, into `n` values sorted ascending) of a distribution-free confidence interval
+/// for the `percentile`: the true percentile lies between the values of these ranks with
+/// probability at least `confidence`, whatever the distribution. The number of runs at or below
+/// the true percentile is binomial (`n`, `percentile / 100`), so the lowest rank is the largest
+/// `l` with `P(B <= l - 1) <= (1 - confidence) / 2` and the highest the smallest `u` with
+/// `P(B >= u) <= (1 - confidence) / 2` (equal tails). `0` and `n + 1` mean that side cannot be
+/// bounded with `n` runs.
+pub fn interval_ranks(n: usize, percentile: f64, confidence: f64) -> (usize, usize) {
+    assert!(n > 0, "an interval over no runs");
+    let tail = (1.0 - confidence) / 2.0;
+    let binomial =
+        Binomial::new((percentile / 100.0).clamp(0.0, 1.0), n as u64).expect("a probability");
+    // Cumulative probabilities only grow with the rank, so both ends are the edge of a run of
+    // ranks that qualify.
+    let lo = (1..=n)
+        .take_while(|&l| binomial.cdf(l as u64 - 1) <= tail)
+        .last()
+        .unwrap_or(0);
+    let hi = (1..=n)
+        .find(|&u| binomial.sf(u as u64 - 1) <= tail)
+        .unwrap_or(n + 1);
+    (lo, hi)
+}
+
+/// A confidence interval of a percentile of times over runs. `None` is "never" (a run without
+/// the event), as in [`time_percentile`]; a side that cannot be bounded with the runs there are
+/// is 0 below and never above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeInterval {
+    /// Lower end.
+    pub lo: Option<Millis>,
+    /// Upper end.
+    pub hi: Option<Millis>,
+}
+
+/// A confidence interval of a percentile of counts over runs. Below, a side that cannot be
+/// bounded is 0; above, it is `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountInterval {
+    /// Lower end.
+    pub lo: u32,
+    /// Upper end (`None`: too few runs to bound it).
+    pub hi: Option<u32>,
+}
+
+/// The [`CONFIDENCE`] interval of [`time_percentile`].
+pub fn time_interval(times: &[Option<Millis>], percentile: f64) -> TimeInterval {
+    let mut sorted: Vec<Millis> = times.iter().map(|t| t.unwrap_or(Millis::MAX)).collect();
+    sorted.sort_unstable();
+    let (lo, hi) = interval_ranks(sorted.len(), percentile, CONFIDENCE);
+    let at = |rank: usize| Some(sorted[rank - 1]).filter(|&t| t != Millis::MAX);
+    TimeInterval {
+        lo: if lo == 0 { Some(0) } else { at(lo) },
+        hi: if hi > sorted.len() { None } else { at(hi) },
+    }
+}
+
+/// The [`CONFIDENCE`] interval of [`value_percentile`].
+pub fn value_interval(values: impl Iterator<Item = u32>, percentile: f64) -> CountInterval {
+    let mut sorted: Vec<u32> = values.collect();
+    sorted.sort_unstable();
+    let (lo, hi) = interval_ranks(sorted.len(), percentile, CONFIDENCE);
+    CountInterval {
+        lo: if lo == 0 { 0 } else { sorted[lo - 1] },
+        hi: (hi <= sorted.len()).then(|| sorted[hi - 1]),
+    }
+}
 
 /// Percentile by nearest rank over values sorted ascending: the smallest value with at least
 /// `p`% of the values at or below it.
@@ -200,6 +273,63 @@ mod tests {
         // Most runs never see it: the median is empty.
         assert_eq!(time_percentile(&times, 50.0), None);
         assert_eq!(fraction(&times), 0.4);
+    }
+
+    /// `P(B <= k)` for `B` binomial (`n`, 1/2), exactly: the sum of `C(n, i)` for `i <= k`, over
+    /// `2^n`, in integers.
+    fn half_cdf_times_2n(n: u64, k: u64) -> u64 {
+        let mut c = 1u64; // C(n, 0)
+        let mut sum = 0;
+        for i in 0..=k {
+            sum += c;
+            c = c * (n - i) / (i + 1);
+        }
+        sum
+    }
+
+    #[test]
+    fn median_intervals_match_the_exact_binomial_for_small_n() {
+        for n in 1..=30u64 {
+            let total = 1u64 << n;
+            // Equal tails of 2.5%: the largest l with 40 x P(B <= l - 1) <= 1, the smallest u
+            // with 40 x P(B >= u) <= 1, in integers.
+            let lo = (1..=n)
+                .take_while(|&l| 40 * half_cdf_times_2n(n, l - 1) <= total)
+                .last()
+                .unwrap_or(0);
+            let hi = (1..=n)
+                .find(|&u| 40 * (total - half_cdf_times_2n(n, u - 1)) <= total)
+                .unwrap_or(n + 1);
+            assert_eq!(
+                interval_ranks(n as usize, 50.0, 0.95),
+                (lo as usize, hi as usize),
+                "n = {n}"
+            );
+        }
+        // By hand: with 10 runs P(B <= 1) = 11/1024 <= 2.5% < P(B <= 2) = 56/1024, so the
+        // interval of the median is the 2nd to the 9th value (coverage 1 - 22/1024 = 97.9%);
+        // with 5 runs P(B = 0) = 1/32 > 2.5%: neither side can be bounded.
+        assert_eq!(interval_ranks(10, 50.0, 0.95), (2, 9));
+        assert_eq!(interval_ranks(5, 50.0, 0.95), (0, 6));
+    }
+
+    #[test]
+    fn a_p90_interval_needs_enough_runs_above_it() {
+        // P(B >= 10) = 0.9^10 = 34.9% for 10 runs: no upper end. The lower end is the largest
+        // l with P(B <= l - 1) <= 2.5%: P(B <= 6) = 1.28%, P(B <= 7) = 7.0%, so l = 7.
+        assert_eq!(interval_ranks(10, 90.0, 0.95), (7, 11));
+        let times: Vec<Option<Millis>> = (1..=10).map(|t| Some(t * 1000)).collect();
+        assert_eq!(
+            time_interval(&times, 90.0),
+            TimeInterval {
+                lo: Some(7000),
+                hi: None
+            }
+        );
+        assert_eq!(
+            value_interval(1..=10u32, 90.0),
+            CountInterval { lo: 7, hi: None }
+        );
     }
 
     #[test]

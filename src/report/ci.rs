@@ -79,6 +79,8 @@ struct Json<'a> {
     seed: u64,
     runs: u32,
     horizon_s: f64,
+    /// Of the `_ci` intervals around percentiles over runs.
+    confidence: f64,
     planning: JsonPlanning,
     zones: Vec<JsonZone<'a>>,
     vswitches: Vec<JsonVSwitch<'a>>,
@@ -114,6 +116,47 @@ struct JsonZone<'a> {
     peak_used_without_pool: Option<u32>,
     #[serde(flatten)]
     ip_wait: JsonWaits,
+    peak_used_p50_ci: JsonCount,
+    peak_used_p90_ci: JsonCount,
+    first_shortage_p10_ci: JsonTime,
+    first_shortage_p50_ci: JsonTime,
+    first_shortage_p90_ci: JsonTime,
+    peak_demand_p90_ci: JsonCount,
+    peak_pods_pending_ip_p90_ci: JsonCount,
+}
+
+/// A confidence interval of a time percentile over runs: `null` is never, as in the
+/// percentile fields.
+#[derive(Serialize)]
+struct JsonTime {
+    lo_s: Option<f64>,
+    hi_s: Option<f64>,
+}
+
+impl From<crate::stats::TimeInterval> for JsonTime {
+    fn from(ci: crate::stats::TimeInterval) -> Self {
+        JsonTime {
+            lo_s: secs(ci.lo),
+            hi_s: secs(ci.hi),
+        }
+    }
+}
+
+/// A confidence interval of a count percentile over runs: `hi` is `null` when too few runs
+/// bound it.
+#[derive(Serialize)]
+struct JsonCount {
+    lo: u32,
+    hi: Option<u32>,
+}
+
+impl From<crate::stats::CountInterval> for JsonCount {
+    fn from(ci: crate::stats::CountInterval) -> Self {
+        JsonCount {
+            lo: ci.lo,
+            hi: ci.hi,
+        }
+    }
 }
 
 /// Address waits with the pods that never got one counted at their wait so far; `_censored`
@@ -152,6 +195,11 @@ struct JsonVSwitch<'a> {
     full_p90_s: Option<f64>,
     full_runs: f64,
     created_at_s: Option<f64>,
+    peak_used_p50_ci: JsonCount,
+    peak_used_p90_ci: JsonCount,
+    full_p10_ci: JsonTime,
+    full_p50_ci: JsonTime,
+    full_p90_ci: JsonTime,
 }
 
 #[derive(Serialize)]
@@ -164,6 +212,9 @@ struct JsonCluster {
     node_launch_failures: u64,
     #[serde(flatten)]
     ip_wait: JsonWaits,
+    max_pods_pending_ip_p10_ci: JsonCount,
+    max_pods_pending_ip_p50_ci: JsonCount,
+    max_pods_pending_ip_p90_ci: JsonCount,
 }
 
 #[derive(Serialize)]
@@ -214,6 +265,7 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
         seed: summary.seed,
         runs: summary.runs,
         horizon_s: summary.horizon_ms as f64 / 1000.0,
+        confidence: crate::stats::CONFIDENCE,
         planning: JsonPlanning {
             percentile: scenario.planning.percentile,
             headroom: scenario.planning.headroom,
@@ -237,6 +289,13 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
                 idle_at_peak: saving(&z.zone).map(|s| s.idle_at_peak),
                 peak_used_without_pool: saving(&z.zone).map(|s| s.peak_used_without_pool),
                 ip_wait: JsonWaits::new(&z.ip_wait),
+                peak_used_p50_ci: z.peak_used_ci[0].into(),
+                peak_used_p90_ci: z.peak_used_ci[1].into(),
+                first_shortage_p10_ci: z.first_shortage_ci[0].into(),
+                first_shortage_p50_ci: z.first_shortage_ci[1].into(),
+                first_shortage_p90_ci: z.first_shortage_ci[2].into(),
+                peak_demand_p90_ci: z.peak_demand_p90_ci.into(),
+                peak_pods_pending_ip_p90_ci: z.peak_pods_pending_ip_p90_ci.into(),
             })
             .collect(),
         vswitches: summary
@@ -254,6 +313,11 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
                 full_p90_s: secs(v.full_p90_ms),
                 full_runs: v.full_runs,
                 created_at_s: secs(v.created_at_ms),
+                peak_used_p50_ci: v.peak_used_ci[0].into(),
+                peak_used_p90_ci: v.peak_used_ci[1].into(),
+                full_p10_ci: v.full_ci[0].into(),
+                full_p50_ci: v.full_ci[1].into(),
+                full_p90_ci: v.full_ci[2].into(),
             })
             .collect(),
         cluster: JsonCluster {
@@ -264,6 +328,9 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
             events: summary.events,
             node_launch_failures: summary.node_launch_failures,
             ip_wait: JsonWaits::new(&summary.ip_wait),
+            max_pods_pending_ip_p10_ci: summary.max_pods_pending_ip_ci[0].into(),
+            max_pods_pending_ip_p50_ci: summary.max_pods_pending_ip_ci[1].into(),
+            max_pods_pending_ip_p90_ci: summary.max_pods_pending_ip_ci[2].into(),
         },
         gates: JsonGates {
             percentile: scenario.gates.percentile,

@@ -6,7 +6,20 @@ use serde::Serialize;
 use super::{Summary, seconds};
 use crate::model::ShortageCause;
 use crate::scenario::Millis;
-use crate::stats::{Wait, WaitPercentiles};
+use crate::stats::{CountInterval, TimeInterval, Wait, WaitPercentiles};
+
+/// The ends of a time interval: empty is never, as in the percentile columns.
+fn time_ends(ci: TimeInterval) -> (String, String) {
+    (cell(ci.lo), cell(ci.hi))
+}
+
+/// The ends of a count interval: an empty upper end is one too few runs can bound.
+fn count_ends(ci: CountInterval) -> (String, String) {
+    (
+        ci.lo.to_string(),
+        ci.hi.map(|h| h.to_string()).unwrap_or_default(),
+    )
+}
 
 fn cell(time: Option<Millis>) -> String {
     time.map(seconds).unwrap_or_default()
@@ -72,6 +85,20 @@ struct ZoneCsv<'a> {
     ip_wait_all_p99_s: String,
     ip_wait_all_p99_censored: String,
     ip_wait_censored_pods: String,
+    peak_used_p50_lo: String,
+    peak_used_p50_hi: String,
+    peak_used_p90_lo: String,
+    peak_used_p90_hi: String,
+    first_shortage_p10_lo_s: String,
+    first_shortage_p10_hi_s: String,
+    first_shortage_p50_lo_s: String,
+    first_shortage_p50_hi_s: String,
+    first_shortage_p90_lo_s: String,
+    first_shortage_p90_hi_s: String,
+    peak_demand_p90_lo: String,
+    peak_demand_p90_hi: String,
+    peak_pods_pending_ip_p90_lo: String,
+    peak_pods_pending_ip_p90_hi: String,
 }
 
 #[derive(Serialize)]
@@ -87,6 +114,16 @@ struct VSwitchCsv<'a> {
     full_p90_s: String,
     full_runs: String,
     created_at_s: String,
+    peak_used_p50_lo: String,
+    peak_used_p50_hi: String,
+    peak_used_p90_lo: String,
+    peak_used_p90_hi: String,
+    full_p10_lo_s: String,
+    full_p10_hi_s: String,
+    full_p50_lo_s: String,
+    full_p50_hi_s: String,
+    full_p90_lo_s: String,
+    full_p90_hi_s: String,
 }
 
 #[derive(Serialize)]
@@ -137,6 +174,14 @@ pub fn zones(summary: &Summary) -> Vec<u8> {
             ip_wait_all_p99_censored,
             ip_wait_censored_pods,
         ] = wait_row(&z.ip_wait);
+        let (peak_used_p50_lo, peak_used_p50_hi) = count_ends(z.peak_used_ci[0]);
+        let (peak_used_p90_lo, peak_used_p90_hi) = count_ends(z.peak_used_ci[1]);
+        let (first_shortage_p10_lo_s, first_shortage_p10_hi_s) = time_ends(z.first_shortage_ci[0]);
+        let (first_shortage_p50_lo_s, first_shortage_p50_hi_s) = time_ends(z.first_shortage_ci[1]);
+        let (first_shortage_p90_lo_s, first_shortage_p90_hi_s) = time_ends(z.first_shortage_ci[2]);
+        let (peak_demand_p90_lo, peak_demand_p90_hi) = count_ends(z.peak_demand_p90_ci);
+        let (peak_pods_pending_ip_p90_lo, peak_pods_pending_ip_p90_hi) =
+            count_ends(z.peak_pods_pending_ip_p90_ci);
         ZoneCsv {
             zone: &z.zone,
             usable_ips: z.usable_ips,
@@ -157,24 +202,55 @@ pub fn zones(summary: &Summary) -> Vec<u8> {
             ip_wait_all_p99_s,
             ip_wait_all_p99_censored,
             ip_wait_censored_pods,
+            peak_used_p50_lo,
+            peak_used_p50_hi,
+            peak_used_p90_lo,
+            peak_used_p90_hi,
+            first_shortage_p10_lo_s,
+            first_shortage_p10_hi_s,
+            first_shortage_p50_lo_s,
+            first_shortage_p50_hi_s,
+            first_shortage_p90_lo_s,
+            first_shortage_p90_hi_s,
+            peak_demand_p90_lo,
+            peak_demand_p90_hi,
+            peak_pods_pending_ip_p90_lo,
+            peak_pods_pending_ip_p90_hi,
         }
     }))
 }
 
 /// `vswitches.csv`: one row per vSwitch.
 pub fn vswitches(summary: &Summary) -> Vec<u8> {
-    to_bytes(summary.vswitches.iter().map(|v| VSwitchCsv {
-        vswitch: &v.vswitch,
-        zone: &v.zone,
-        cidr: &v.cidr,
-        usable_ips: v.usable_ips,
-        peak_used_p50: v.peak_used_p50,
-        peak_used_p90: v.peak_used_p90,
-        full_p10_s: cell(v.full_p10_ms),
-        full_p50_s: cell(v.full_p50_ms),
-        full_p90_s: cell(v.full_p90_ms),
-        full_runs: format!("{:.3}", v.full_runs),
-        created_at_s: cell(v.created_at_ms),
+    to_bytes(summary.vswitches.iter().map(|v| {
+        let (peak_used_p50_lo, peak_used_p50_hi) = count_ends(v.peak_used_ci[0]);
+        let (peak_used_p90_lo, peak_used_p90_hi) = count_ends(v.peak_used_ci[1]);
+        let (full_p10_lo_s, full_p10_hi_s) = time_ends(v.full_ci[0]);
+        let (full_p50_lo_s, full_p50_hi_s) = time_ends(v.full_ci[1]);
+        let (full_p90_lo_s, full_p90_hi_s) = time_ends(v.full_ci[2]);
+        VSwitchCsv {
+            vswitch: &v.vswitch,
+            zone: &v.zone,
+            cidr: &v.cidr,
+            usable_ips: v.usable_ips,
+            peak_used_p50: v.peak_used_p50,
+            peak_used_p90: v.peak_used_p90,
+            full_p10_s: cell(v.full_p10_ms),
+            full_p50_s: cell(v.full_p50_ms),
+            full_p90_s: cell(v.full_p90_ms),
+            full_runs: format!("{:.3}", v.full_runs),
+            created_at_s: cell(v.created_at_ms),
+            peak_used_p50_lo,
+            peak_used_p50_hi,
+            peak_used_p90_lo,
+            peak_used_p90_hi,
+            full_p10_lo_s,
+            full_p10_hi_s,
+            full_p50_lo_s,
+            full_p50_hi_s,
+            full_p90_lo_s,
+            full_p90_hi_s,
+        }
     }))
 }
 
