@@ -97,6 +97,10 @@ pub struct Gates {
     pub max_vswitch_utilization: Option<f64>,
     /// Never more pods than this waiting for an address.
     pub max_pods_pending_ip: Option<u32>,
+    /// When set, gates judge on the pessimistic end of the confidence interval of their
+    /// percentile over runs (the earlier end for times, the higher for counts), so that a gate
+    /// passes only when the runs make it sure at this confidence.
+    pub confidence: Option<f64>,
 }
 
 impl Gates {

@@ -59,9 +59,18 @@ pub struct CountInterval {
 
 /// The [`CONFIDENCE`] interval of [`time_percentile`].
 pub fn time_interval(times: &[Option<Millis>], percentile: f64) -> TimeInterval {
+    time_interval_at(times, percentile, CONFIDENCE)
+}
+
+/// The interval of [`time_percentile`] at any confidence.
+pub fn time_interval_at(
+    times: &[Option<Millis>],
+    percentile: f64,
+    confidence: f64,
+) -> TimeInterval {
     let mut sorted: Vec<Millis> = times.iter().map(|t| t.unwrap_or(Millis::MAX)).collect();
     sorted.sort_unstable();
-    let (lo, hi) = interval_ranks(sorted.len(), percentile, CONFIDENCE);
+    let (lo, hi) = interval_ranks(sorted.len(), percentile, confidence);
     let at = |rank: usize| Some(sorted[rank - 1]).filter(|&t| t != Millis::MAX);
     TimeInterval {
         lo: if lo == 0 { Some(0) } else { at(lo) },
@@ -71,9 +80,18 @@ pub fn time_interval(times: &[Option<Millis>], percentile: f64) -> TimeInterval 
 
 /// The [`CONFIDENCE`] interval of [`value_percentile`].
 pub fn value_interval(values: impl Iterator<Item = u32>, percentile: f64) -> CountInterval {
+    value_interval_at(values, percentile, CONFIDENCE)
+}
+
+/// The interval of [`value_percentile`] at any confidence.
+pub fn value_interval_at(
+    values: impl Iterator<Item = u32>,
+    percentile: f64,
+    confidence: f64,
+) -> CountInterval {
     let mut sorted: Vec<u32> = values.collect();
     sorted.sort_unstable();
-    let (lo, hi) = interval_ranks(sorted.len(), percentile, CONFIDENCE);
+    let (lo, hi) = interval_ranks(sorted.len(), percentile, confidence);
     CountInterval {
         lo: if lo == 0 { 0 } else { sorted[lo - 1] },
         hi: (hi <= sorted.len()).then(|| sorted[hi - 1]),

@@ -15,7 +15,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// A capacity gate, overriding `[gates]`: min_time_to_shortage=30d,
-    /// max_vswitch_utilization=0.85, max_pods_pending_ip=0 or percentile=90. Repeatable.
+    /// max_vswitch_utilization=0.85, max_pods_pending_ip=0, percentile=90 or confidence=0.95.
+    /// Repeatable.
     #[arg(long = "gate", value_name = "KEY=VALUE")]
     pub gates: Vec<String>,
     /// Check the model's invariants after every event (slower). A violation is a bug in planner:
@@ -33,6 +34,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             "min_time_to_shortage",
             "max_vswitch_utilization",
             "max_pods_pending_ip",
+            "confidence",
         ];
         if !known.contains(&o.key.as_str()) {
             let hint = scenario::nearest_name(&o.key, known)

@@ -90,6 +90,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
             min_time_to_shortage_ms: None,
             max_vswitch_utilization: None,
             max_pods_pending_ip: None,
+            confidence: None,
         },
     }
 }

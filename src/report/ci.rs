@@ -220,6 +220,9 @@ struct JsonCluster {
 #[derive(Serialize)]
 struct JsonGates<'a> {
     percentile: f64,
+    /// Set when gates judge on the pessimistic end of the interval of this confidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<f64>,
     passed: bool,
     results: Vec<JsonGate<'a>>,
 }
@@ -334,6 +337,7 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
         },
         gates: JsonGates {
             percentile: scenario.gates.percentile,
+            confidence: scenario.gates.confidence,
             passed: plan.gates_passed(),
             results: plan
                 .gates

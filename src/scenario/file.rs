@@ -78,6 +78,8 @@ pub struct GatesSection {
     pub max_vswitch_utilization: Option<f64>,
     /// Never more pods than this waiting for an address.
     pub max_pods_pending_ip: Option<i64>,
+    /// Judge on the pessimistic end of the interval of this confidence.
+    pub confidence: Option<f64>,
 }
 
 /// `[scenario]`.

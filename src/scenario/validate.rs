@@ -372,11 +372,16 @@ impl Checker<'_> {
             Some(n) => Some(self.int("gates.max_pods_pending_ip", n, 0..=MAX_COUNT as i64)?),
             None => None,
         };
+        let confidence = match section.confidence {
+            Some(c) => Some(self.number("gates.confidence", c, 0.5..=0.999)?),
+            None => None,
+        };
         Ok(Gates {
             percentile,
             min_time_to_shortage_ms,
             max_vswitch_utilization,
             max_pods_pending_ip,
+            confidence,
         })
     }
 
