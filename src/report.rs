@@ -168,6 +168,9 @@ pub struct Summary {
     pub events: u64,
     /// Node launches refused for lack of an eth0 address, over all runs.
     pub node_launch_failures: u64,
+    /// With `runs = "auto"`: how many runs it took and why it stopped (set by the caller that
+    /// ran them).
+    pub auto_runs: Option<crate::sweep::AutoOutcome>,
 }
 
 /// Aggregates runs (in run order) into a summary.
@@ -256,6 +259,7 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
         ip_wait: wait_percentiles(runs, None),
         events: runs.iter().map(|r| r.events).sum(),
         node_launch_failures: runs.iter().map(|r| u64::from(r.node_launch_failures)).sum(),
+        auto_runs: None,
     }
 }
 
@@ -370,6 +374,17 @@ pub fn wait_text(wait: Option<Wait>) -> String {
         Some(w) if w.censored => format!(">= {}", human_duration(w.ms)),
         Some(w) => human_duration(w.ms),
     }
+}
+
+/// How `runs = "auto"` went, in one line.
+pub fn auto_runs_line(auto: &crate::sweep::AutoOutcome) -> String {
+    format!(
+        "runs = \"auto\" (precision {}, max_runs {}): stopped after {} runs; {}",
+        human_duration(auto.settings.precision_ms),
+        auto.settings.max_runs,
+        auto.runs,
+        auto.reason
+    )
 }
 
 /// A time percentile with its interval, for people: `9d 1h (95%: 8d 20h .. 9d 5h)`.
@@ -522,6 +537,9 @@ pub fn summary_table(summary: &Summary) -> String {
         summary.seed,
         format_duration(summary.horizon_ms)
     );
+    if let Some(auto) = &summary.auto_runs {
+        let _ = writeln!(out, "{}", auto_runs_line(auto));
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,

@@ -43,8 +43,11 @@ pub struct Scenario {
     pub horizon_ms: Millis,
     /// Base seed; run `i` uses ChaCha streams derived from (seed, i).
     pub seed: u64,
-    /// Number of seeded runs.
+    /// Number of seeded runs (with `runs = "auto"`, the most that may be made until the
+    /// runner knows how many it took).
     pub runs: u32,
+    /// `runs = "auto"`: run in batches until the answer is this sure.
+    pub auto_runs: Option<AutoRuns>,
     /// Time-series resolution.
     pub sample_interval_ms: Millis,
     /// VPC address blocks (`[vpc] cidr` first, then `secondary_cidrs`); empty when not given.
@@ -71,6 +74,16 @@ pub struct Scenario {
     pub planning: Planning,
     /// `[gates]`.
     pub gates: Gates,
+}
+
+/// `runs = "auto"`: how sure the runs must make the answer, and how many runs it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoRuns {
+    /// The interval of the planning percentile's first shortage must be at most this wide in
+    /// every zone that runs short.
+    pub precision_ms: Millis,
+    /// The most runs to make.
+    pub max_runs: u32,
 }
 
 /// `[planning]`: how recommendations are made.

@@ -4,10 +4,10 @@
 //! Every reduction takes runs in run order and is sequential, so a figure does not depend on
 //! how many threads ran the runs.
 
-use statrs::distribution::{Binomial, DiscreteCDF};
+use statrs::distribution::{Beta, Binomial, ContinuousCDF, DiscreteCDF};
 
 use crate::model::{RunResult, bucket_floor};
-use crate::scenario::{Millis, Scenario};
+use crate::scenario::{Millis, Scenario, human_duration};
 
 /// The confidence of the intervals the reports give around percentiles over runs.
 pub const CONFIDENCE: f64 = 0.95;
@@ -104,6 +104,97 @@ pub fn nearest_rank<T: Copy>(sorted: &[T], percentile: f64) -> T {
     assert!(!sorted.is_empty(), "a percentile of nothing");
     let rank = (percentile / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// How well `runs = "auto"` wants each zone's share of runs short known: its
+/// [`CONFIDENCE`] interval at most twice this wide (plus or minus 5 points).
+pub const SHARE_MARGIN: f64 = 0.05;
+
+/// The exact (Clopper-Pearson) [`CONFIDENCE`] interval of a share: `k` of `n` runs.
+pub fn share_interval(k: usize, n: usize) -> (f64, f64) {
+    assert!(k <= n && n > 0, "a share of runs");
+    let tail = (1.0 - CONFIDENCE) / 2.0;
+    let (k, n) = (k as f64, n as f64);
+    // At the edges the beta quantiles have closed forms; statrs needs both shapes above 0.
+    let lo = if k == 0.0 {
+        0.0
+    } else if k == n {
+        tail.powf(1.0 / n)
+    } else {
+        Beta::new(k, n - k + 1.0)
+            .expect("positive shapes")
+            .inverse_cdf(tail)
+    };
+    let hi = if k == n {
+        1.0
+    } else if k == 0.0 {
+        1.0 - tail.powf(1.0 / n)
+    } else {
+        Beta::new(k + 1.0, n - k)
+            .expect("positive shapes")
+            .inverse_cdf(1.0 - tail)
+    };
+    (lo, hi)
+}
+
+/// What these runs do not yet make sure of, for `runs = "auto"`; `None` when they are enough:
+/// in every zone that ran short the [`CONFIDENCE`] interval of the first shortage at the
+/// planning percentile (read on the earlier side, as the plan reads it) is at most
+/// `precision_ms` wide, and every zone's share of runs short is known within [`SHARE_MARGIN`].
+pub fn not_yet_sure(
+    scenario: &Scenario,
+    runs: &[RunResult],
+    precision_ms: Millis,
+) -> Option<String> {
+    let percentile = 100.0 - scenario.planning.percentile;
+    for (zone, name) in scenario.zones.iter().enumerate() {
+        let times: Vec<Option<Millis>> = runs
+            .iter()
+            .map(|r| r.zones[zone].first_shortage_ms)
+            .collect();
+        let short = times.iter().filter(|t| t.is_some()).count();
+        if short == 0 {
+            continue;
+        }
+        let ci = time_interval(&times, percentile);
+        let sure = match (ci.lo, ci.hi) {
+            (Some(lo), Some(hi)) => hi - lo <= precision_ms,
+            (None, None) => true,
+            _ => false,
+        };
+        if !sure {
+            let when = |t: Option<Millis>| t.map_or_else(|| "never".to_string(), human_duration);
+            let width = match (ci.lo, ci.hi) {
+                (Some(lo), Some(hi)) => format!("{} wide", human_duration(hi - lo)),
+                _ => "open at one end".to_string(),
+            };
+            return Some(format!(
+                "zone {name}: the {:.0}% interval of its p{percentile} first shortage ({} .. {}) is {width}, more than {}",
+                CONFIDENCE * 100.0,
+                when(ci.lo),
+                when(ci.hi),
+                human_duration(precision_ms)
+            ));
+        }
+    }
+    for (zone, name) in scenario.zones.iter().enumerate() {
+        let short = runs
+            .iter()
+            .filter(|r| r.zones[zone].first_shortage_ms.is_some())
+            .count();
+        let (lo, hi) = share_interval(short, runs.len());
+        if hi - lo > 2.0 * SHARE_MARGIN {
+            return Some(format!(
+                "zone {name}: its share of runs short, {:.0}% ({:.0}%: {:.1}% .. {:.1}%), is not yet known to within {:.0} percentage points",
+                short as f64 / runs.len() as f64 * 100.0,
+                CONFIDENCE * 100.0,
+                lo * 100.0,
+                hi * 100.0,
+                SHARE_MARGIN * 100.0
+            ));
+        }
+    }
+    None
 }
 
 /// Percentile of event times where a run without the event counts as never (`None`, later
@@ -347,6 +438,22 @@ mod tests {
         assert_eq!(
             value_interval(1..=10u32, 90.0),
             CountInterval { lo: 7, hi: None }
+        );
+    }
+
+    #[test]
+    fn share_intervals_are_exact_at_the_edges_and_agree_with_the_beta_inside() {
+        // All of 36 runs short: 0.025^(1/36) = 0.9027, a width of 0.0973 <= 0.1; with 35 runs
+        // 0.025^(1/35) = 0.8999, too wide.
+        let (lo, hi) = share_interval(36, 36);
+        assert!((lo - 0.9027).abs() < 1e-4 && hi == 1.0, "{lo} {hi}");
+        assert!(1.0 - share_interval(35, 35).0 > 0.1);
+        assert_eq!(share_interval(0, 36).0, 0.0);
+        // The textbook case: 5 of 10, (0.1871, 0.8129).
+        let (lo, hi) = share_interval(5, 10);
+        assert!(
+            (lo - 0.1871).abs() < 1e-4 && (hi - 0.8129).abs() < 1e-4,
+            "{lo} {hi}"
         );
     }
 

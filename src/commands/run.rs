@@ -19,6 +19,10 @@ pub struct RunArgs {
     /// Repeatable.
     #[arg(long = "gate", value_name = "KEY=VALUE")]
     pub gates: Vec<String>,
+    /// Run until the planning percentile's first shortage is known to within this (e.g. 6h):
+    /// sets `[scenario] precision` and `runs = "auto"`. Not with --runs.
+    #[arg(long, value_name = "DURATION")]
+    pub precision: Option<String>,
     /// Check the model's invariants after every event (slower). A violation is a bug in planner:
     /// it exits 3 naming the seed, run, simulated time and event.
     #[arg(long)]
@@ -52,7 +56,22 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             value: o.value,
         });
     }
-    let scenario = load(&args.scenario, &overrides, &args.common)?;
+    if let Some(precision) = &args.precision {
+        if args.common.runs.is_some() {
+            return Err(Failure::input(
+                "--precision runs until sure and --runs fixes the count: give one of them",
+            ));
+        }
+        overrides.push(Override {
+            key: "scenario.precision".into(),
+            value: precision.clone(),
+        });
+        overrides.push(Override {
+            key: "scenario.runs".into(),
+            value: "auto".into(),
+        });
+    }
+    let mut scenario = load(&args.scenario, &overrides, &args.common)?;
     let out = output_dir(
         &args.common,
         Path::new("reports").join(&scenario.name),
@@ -60,13 +79,20 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     )?;
     let progress = Progress::new(&scenario, &args.common)?;
     let started = std::time::Instant::now();
-    let runs = if args.check_invariants {
-        progress.run_checked(&scenario)?
-    } else {
-        progress.run(&scenario)
+    let (runs, auto_runs) = match scenario.auto_runs {
+        Some(settings) => {
+            let (runs, outcome) =
+                progress.run_until_sure(&scenario, settings, args.check_invariants)?;
+            // The follow-up re-runs use the same seeded runs as a fixed count would.
+            scenario.runs = outcome.runs;
+            (runs, Some(outcome))
+        }
+        None if args.check_invariants => (progress.run_checked(&scenario)?, None),
+        None => (progress.run(&scenario), None),
     };
     let elapsed_s = started.elapsed().as_secs_f64();
-    let summary = report::summarize(&scenario, &runs);
+    let mut summary = report::summarize(&scenario, &runs);
+    summary.auto_runs = auto_runs;
     let stats = args.common.stats.then(|| report::ci::Stats {
         events: summary.events,
         wall_s: elapsed_s,

@@ -54,6 +54,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
         horizon_ms: 6 * HOUR_MS,
         seed: 1,
         runs: 1,
+        auto_runs: None,
         sample_interval_ms: MINUTE_MS,
         vpc_cidrs: Vec::new(),
         zones,

@@ -90,6 +90,18 @@ struct Json<'a> {
     charts: &'a [&'a str],
     #[serde(skip_serializing_if = "Option::is_none")]
     stats: Option<&'a Stats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_runs: Option<JsonAutoRuns<'a>>,
+}
+
+/// How `runs = "auto"` went.
+#[derive(Serialize)]
+struct JsonAutoRuns<'a> {
+    precision_s: f64,
+    max_runs: u32,
+    runs: u32,
+    sure: bool,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -376,6 +388,13 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
             .collect(),
         charts: plan.charts,
         stats: plan.stats,
+        auto_runs: summary.auto_runs.as_ref().map(|a| JsonAutoRuns {
+            precision_s: a.settings.precision_ms as f64 / 1000.0,
+            max_runs: a.settings.max_runs,
+            runs: a.runs,
+            sure: a.sure,
+            reason: &a.reason,
+        }),
     };
     let mut bytes = serde_json::to_vec_pretty(&json).expect("summary serializes");
     bytes.push(b'\n');
@@ -542,6 +561,10 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
         summary.seed,
         human_duration(summary.horizon_ms)
     );
+    if let Some(auto) = &summary.auto_runs {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", super::auto_runs_line(auto));
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
