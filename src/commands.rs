@@ -96,6 +96,7 @@ pub fn load(path: &Path, overrides: &[Override], common: &CommonArgs) -> Result<
     print_findings(path, &text, &scenario, &warnings);
     if let Some(runs) = common.runs {
         scenario.runs = runs;
+        scenario.auto_runs = None;
     }
     if let Some(seed) = common.seed {
         scenario.seed = seed;
@@ -182,13 +183,29 @@ impl Progress {
     ) -> Result<Vec<planner::model::RunResult>, Failure> {
         self.pool
             .install(|| planner::sweep::run_all_checked(scenario, &self.callback()))
-            .map_err(|violation| {
-                self.finish();
-                Failure {
-                    code: 3,
-                    message: violation.to_string(),
-                }
+            .map_err(|violation| self.violated(violation))
+    }
+
+    /// `runs = "auto"`: batches until sure, on the pool.
+    pub fn run_until_sure(
+        &self,
+        scenario: &Scenario,
+        settings: planner::scenario::AutoRuns,
+        checked: bool,
+    ) -> Result<(Vec<planner::model::RunResult>, planner::sweep::AutoOutcome), Failure> {
+        self.pool
+            .install(|| {
+                planner::sweep::run_until_sure(scenario, settings, checked, &self.callback())
             })
+            .map_err(|violation| self.violated(violation))
+    }
+
+    fn violated(&self, violation: planner::model::InvariantViolation) -> Failure {
+        self.finish();
+        Failure {
+            code: 3,
+            message: violation.to_string(),
+        }
     }
 
     pub fn finish(&self) {

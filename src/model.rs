@@ -25,7 +25,8 @@ use crate::scenario::{ActionKind, Millis, Scenario};
 
 pub use invariants::{CheckCounts, InvariantViolation};
 pub use metrics::{
-    ApiCalls, Samples, ShortageCause, VSwitchOutcome, ZoneOutcome, bucket_floor, bucket_of,
+    ApiCalls, Samples, ShortageCause, VSwitchOutcome, WaitHistograms, ZoneOutcome, bucket_floor,
+    bucket_of,
 };
 
 use cluster::{Node, Pool};
@@ -162,9 +163,9 @@ pub struct RunResult {
     pub max_pods_pending_ip: u32,
     /// ECS API calls made.
     pub api_calls: ApiCalls,
-    /// Time pods spent from their first CNI ADD to an address: counts per bucket of
-    /// [`bucket_of`] (milliseconds).
-    pub ip_wait_histogram: Vec<u64>,
+    /// Per zone, in scenario order: time pods spent from their first CNI ADD to an address,
+    /// and, censored, how long those that never got one had waited.
+    pub zone_ip_waits: Vec<WaitHistograms>,
     /// Events handled.
     pub events: u64,
     /// Pods created.
@@ -341,6 +342,7 @@ impl<'s> World<'s> {
             self.queue.advance_to(horizon_ms);
             self.record_sample(horizon_ms);
         }
+        self.censor_waits_at_horizon();
         let node_launch_failures = self.node_launch_failures();
         let pods_created = self.pod_seq;
         self.metrics.into_result(

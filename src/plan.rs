@@ -15,7 +15,10 @@ use crate::scenario::{
     Action, ActionKind, MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, Millis, Scenario, VSwitchSpec,
     human_duration, usable_addresses,
 };
-use crate::stats::{idle_at_peak, ip_wait_percentiles, time_percentile, value_percentile};
+use crate::stats::{
+    WaitPercentiles, idle_at_peak, time_interval_at, time_percentile, value_interval_at,
+    value_percentile, wait_percentiles,
+};
 use crate::sweep;
 
 /// The value at `percentile` over runs (higher is worse).
@@ -26,6 +29,28 @@ fn worse_value(values: impl Iterator<Item = u32>, percentile: f64) -> u32 {
 /// The time at the pessimistic side of `percentile` over runs (earlier is worse).
 fn worse_time(times: &[Option<Millis>], percentile: f64) -> Option<Millis> {
     time_percentile(times, 100.0 - percentile)
+}
+
+/// What a gate judges a time on: the pessimistic side of the percentile, or, with a
+/// confidence, the earlier end of that percentile's interval (0 when the runs cannot bound it).
+fn gate_time(times: &[Option<Millis>], percentile: f64, confidence: Option<f64>) -> Option<Millis> {
+    match confidence {
+        None => worse_time(times, percentile),
+        Some(c) => time_interval_at(times, 100.0 - percentile, c).lo,
+    }
+}
+
+/// What a gate judges a count on: the percentile, or, with a confidence, the higher end of its
+/// interval (`None` when the runs cannot bound it).
+fn gate_value(
+    values: impl Iterator<Item = u32>,
+    percentile: f64,
+    confidence: Option<f64>,
+) -> Option<u32> {
+    match confidence {
+        None => Some(worse_value(values, percentile)),
+        Some(c) => value_interval_at(values, percentile, c).hi,
+    }
 }
 
 /// What the planner recommends for a zone whose vSwitches will not hold its demand.
@@ -80,10 +105,11 @@ pub struct PoolSaving {
     pub peak_used: u32,
     /// Peak addresses held with `max_pool_size = 0` (and `min_pool_size = 0`).
     pub peak_used_without_pool: u32,
-    /// Pod address wait now, p50 and p99 over all pods (ms).
-    pub ip_wait_ms: (Option<Millis>, Option<Millis>),
+    /// Pod address wait now over the zone's pods of all runs, those that never got an address counted
+    /// at their wait so far.
+    pub ip_wait: WaitPercentiles,
     /// The same with `max_pool_size = 0`.
-    pub ip_wait_without_pool_ms: (Option<Millis>, Option<Millis>),
+    pub ip_wait_without_pool: WaitPercentiles,
 }
 
 impl PoolSaving {
@@ -442,8 +468,6 @@ pub fn pool_savings(
 ) -> Vec<PoolSaving> {
     let without = sweep::run_all(&without_pools(scenario), on_progress);
     let percentile = scenario.planning.percentile;
-    let wait_now = ip_wait_percentiles(runs);
-    let wait_without = ip_wait_percentiles(&without);
     scenario
         .zones
         .iter()
@@ -461,8 +485,8 @@ pub fn pool_savings(
                     without.iter().map(|r| r.zones[zone].peak_used),
                     percentile,
                 ),
-                ip_wait_ms: wait_now,
-                ip_wait_without_pool_ms: wait_without,
+                ip_wait: wait_percentiles(runs, Some(zone)),
+                ip_wait_without_pool: wait_percentiles(&without, Some(zone)),
             }
         })
         .collect()
@@ -493,6 +517,22 @@ pub fn judge(
 ) -> Vec<GateResult> {
     let gates = scenario.gates;
     let p = gates.percentile;
+    // How the figure judged was read, for the messages.
+    let basis = |percentile: f64| match gates.confidence {
+        None => format!("p{percentile} over runs"),
+        Some(c) => format!(
+            "the pessimistic end of the {}% interval of p{percentile} over {} runs",
+            c * 100.0,
+            runs.len()
+        ),
+    };
+    let unbounded = |percentile: f64| {
+        format!(
+            "{} runs cannot bound p{percentile} at {}% confidence: run more (or lower gates.confidence)",
+            runs.len(),
+            gates.confidence.unwrap_or(0.0) * 100.0
+        )
+    };
     let advice = |zone: usize| -> String {
         recommendations
             .iter()
@@ -507,14 +547,14 @@ pub fn judge(
                 .iter()
                 .map(|r| r.zones[zone].first_shortage_ms)
                 .collect();
-            let first = worse_time(&times, p);
+            let first = gate_time(&times, p, gates.confidence);
             let passed = first.is_none_or(|t| t > limit);
             let actual = first.map_or_else(|| "never".to_string(), human_duration);
             let message = match first {
                 Some(t) if !passed => format!(
-                    "zone {name}: first shortage at {} (p{} over runs) is {} earlier than the required {}{}",
+                    "zone {name}: first shortage at {} ({}) is {} earlier than the required {}{}",
                     human_duration(t),
-                    100.0 - p,
+                    basis(100.0 - p),
                     human_duration(limit - t),
                     human_duration(limit),
                     advice(zone)
@@ -537,7 +577,21 @@ pub fn judge(
     if let Some(limit) = gates.max_vswitch_utilization {
         for (index, vswitch) in scenario.vswitches.iter().enumerate() {
             let usable = vswitch.usable_ips().max(1);
-            let peak = worse_value(runs.iter().map(|r| r.vswitches[index].peak_used), p);
+            let Some(peak) = gate_value(
+                runs.iter().map(|r| r.vswitches[index].peak_used),
+                p,
+                gates.confidence,
+            ) else {
+                out.push(GateResult {
+                    gate: "max_vswitch_utilization",
+                    subject: vswitch.id.clone(),
+                    passed: false,
+                    actual: "unbounded".into(),
+                    limit: format!("{limit:.3}"),
+                    message: format!("vSwitch {}: {}", vswitch.id, unbounded(p)),
+                });
+                continue;
+            };
             let utilization = f64::from(peak) / f64::from(usable);
             let passed = utilization <= limit;
             let message = if passed {
@@ -548,10 +602,11 @@ pub fn judge(
                 )
             } else {
                 format!(
-                    "vSwitch {} ({}): peak use {peak} of {usable} addresses ({:.1}%, p{p} over runs) is above {:.1}% by {} addresses{}",
+                    "vSwitch {} ({}): peak use {peak} of {usable} addresses ({:.1}%, {}) is above {:.1}% by {} addresses{}",
                     vswitch.id,
                     scenario.zones[vswitch.zone],
                     utilization * 100.0,
+                    basis(p),
                     limit * 100.0,
                     peak - (limit * f64::from(usable)).floor() as u32,
                     advice(vswitch.zone)
@@ -569,13 +624,28 @@ pub fn judge(
     }
     if let Some(limit) = gates.max_pods_pending_ip {
         for (zone, name) in scenario.zones.iter().enumerate() {
-            let peak = worse_value(runs.iter().map(|r| r.zones[zone].peak_pending_ip), p);
+            let Some(peak) = gate_value(
+                runs.iter().map(|r| r.zones[zone].peak_pending_ip),
+                p,
+                gates.confidence,
+            ) else {
+                out.push(GateResult {
+                    gate: "max_pods_pending_ip",
+                    subject: name.clone(),
+                    passed: false,
+                    actual: "unbounded".into(),
+                    limit: limit.to_string(),
+                    message: format!("zone {name}: {}", unbounded(p)),
+                });
+                continue;
+            };
             let passed = peak <= limit;
             let message = if passed {
                 format!("zone {name}: at most {peak} pods waiting for an address")
             } else {
                 format!(
-                    "zone {name}: {peak} pods waited for an address at once (p{p} over runs), {} more than the {limit} allowed{}",
+                    "zone {name}: {peak} pods waited for an address at once ({}), {} more than the {limit} allowed{}",
+                    basis(p),
                     peak - limit,
                     advice(zone)
                 )

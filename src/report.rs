@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use crate::model::{RunResult, ShortageCause};
 use crate::scenario::{Millis, Scenario, format_duration, human_duration};
 use crate::stats::{
-    Spread, fraction, idle_at_peak, ip_wait_percentiles, nearest_rank, spread, time_percentile,
-    value_percentile,
+    CONFIDENCE, CountInterval, Spread, TimeInterval, Wait, WaitPercentiles, fraction, idle_at_peak,
+    ip_wait_percentiles, nearest_rank, spread, time_interval, time_percentile, value_interval,
+    value_percentile, wait_percentiles,
 };
 
 /// One row of `zones.csv`.
@@ -50,6 +51,16 @@ pub struct ZoneRow {
     pub first_stranded_p50_ms: Option<Millis>,
     /// Requests that failed that way, median run.
     pub stranded_failures_p50: u32,
+    /// Address waits of the zone's pods over all runs, those that never got one included.
+    pub ip_wait: WaitPercentiles,
+    /// [`CONFIDENCE`] intervals of `peak_used_p50` and `peak_used_p90`.
+    pub peak_used_ci: [CountInterval; 2],
+    /// Of the first shortage at p10, p50 and p90.
+    pub first_shortage_ci: [TimeInterval; 3],
+    /// Of `peak_demand_p90`.
+    pub peak_demand_p90_ci: CountInterval,
+    /// Of `peak_pods_pending_ip_p90`.
+    pub peak_pods_pending_ip_p90_ci: CountInterval,
 }
 
 /// One row of `vswitches.csv`.
@@ -77,6 +88,10 @@ pub struct VSwitchRow {
     pub full_runs: f64,
     /// When an `add_vswitch` action created it.
     pub created_at_ms: Option<Millis>,
+    /// [`CONFIDENCE`] intervals of `peak_used_p50` and `peak_used_p90`.
+    pub peak_used_ci: [CountInterval; 2],
+    /// Of the time it filled at p10, p50 and p90.
+    pub full_ci: [TimeInterval; 3],
 }
 
 /// One combination of a what-if sweep, as `sweep.csv` and `sweep.png` show it. Figures are for
@@ -103,6 +118,8 @@ pub struct SweepPoint {
     pub ip_wait_p50_ms: Option<Millis>,
     /// 99th percentile.
     pub ip_wait_p99_ms: Option<Millis>,
+    /// Address waits with the pods that never got one counted at their wait so far.
+    pub ip_wait: WaitPercentiles,
 }
 
 /// Everything the reports say, aggregated over runs.
@@ -138,14 +155,22 @@ pub struct Summary {
     pub pods_unschedulable: Vec<Spread>,
     /// Most pods waiting at once, percentiles over runs.
     pub max_pods_pending_ip: Spread,
+    /// [`CONFIDENCE`] intervals of its p10, p50 and p90.
+    pub max_pods_pending_ip_ci: [CountInterval; 3],
     /// Time from a pod's first CNI ADD to its address over all runs: p50 and p99.
     pub ip_wait_p50_ms: Option<Millis>,
     /// 99th percentile.
     pub ip_wait_p99_ms: Option<Millis>,
+    /// Address waits over all runs with the pods that never got one counted at their wait so
+    /// far (still waiting at the horizon, or deleted while waiting).
+    pub ip_wait: WaitPercentiles,
     /// Events handled in all runs.
     pub events: u64,
     /// Node launches refused for lack of an eth0 address, over all runs.
     pub node_launch_failures: u64,
+    /// With `runs = "auto"`: how many runs it took and why it stopped (set by the caller that
+    /// ran them).
+    pub auto_runs: Option<crate::sweep::AutoOutcome>,
 }
 
 /// Aggregates runs (in run order) into a summary.
@@ -177,6 +202,8 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
                 full_p90_ms: time_percentile(&full, 90.0),
                 full_runs: fraction(&full),
                 created_at_ms: spec.created_at_ms,
+                peak_used_ci: [50.0, 90.0].map(|p| value_interval(peaks(), p)),
+                full_ci: [10.0, 50.0, 90.0].map(|p| time_interval(&full, p)),
             }
         })
         .collect();
@@ -225,10 +252,14 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
         pods_pending_ip,
         pods_unschedulable,
         max_pods_pending_ip: spread(runs.iter().map(|r| r.max_pods_pending_ip)),
+        max_pods_pending_ip_ci: [10.0, 50.0, 90.0]
+            .map(|p| value_interval(runs.iter().map(|r| r.max_pods_pending_ip), p)),
         ip_wait_p50_ms,
         ip_wait_p99_ms,
+        ip_wait: wait_percentiles(runs, None),
         events: runs.iter().map(|r| r.events).sum(),
         node_launch_failures: runs.iter().map(|r| u64::from(r.node_launch_failures)).sum(),
+        auto_runs: None,
     }
 }
 
@@ -279,6 +310,14 @@ fn zone_row(scenario: &Scenario, runs: &[RunResult], zone: usize, name: &str) ->
             runs.iter().map(|r| r.zones[zone].stranded_failures),
             50.0,
         ),
+        ip_wait: wait_percentiles(runs, Some(zone)),
+        peak_used_ci: [50.0, 90.0].map(|p| value_interval(peaks(), p)),
+        first_shortage_ci: [10.0, 50.0, 90.0].map(|p| time_interval(&shortage, p)),
+        peak_demand_p90_ci: value_interval(runs.iter().map(|r| r.zones[zone].peak_demand), 90.0),
+        peak_pods_pending_ip_p90_ci: value_interval(
+            runs.iter().map(|r| r.zones[zone].peak_pending_ip),
+            90.0,
+        ),
     }
 }
 
@@ -324,7 +363,68 @@ pub fn sweep_point(label: String, scenario: &Scenario, runs: &[RunResult]) -> Sw
         idle_at_peak_p50: value_percentile(runs.iter().map(idle_at_peak), 50.0),
         ip_wait_p50_ms,
         ip_wait_p99_ms,
+        ip_wait: wait_percentiles(runs, None),
     }
+}
+
+/// A wait for people: `>= 2d 3h` when it is only a lower bound, `-` when no pod asked.
+pub fn wait_text(wait: Option<Wait>) -> String {
+    match wait {
+        None => "-".to_string(),
+        Some(w) if w.censored => format!(">= {}", human_duration(w.ms)),
+        Some(w) => human_duration(w.ms),
+    }
+}
+
+/// How `runs = "auto"` went, in one line.
+pub fn auto_runs_line(auto: &crate::sweep::AutoOutcome) -> String {
+    format!(
+        "runs = \"auto\" (precision {}, max_runs {}): stopped after {} runs; {}",
+        human_duration(auto.settings.precision_ms),
+        auto.settings.max_runs,
+        auto.runs,
+        auto.reason
+    )
+}
+
+/// A time percentile with its interval, for people: `9d 1h (95%: 8d 20h .. 9d 5h)`.
+pub fn time_with_interval(value: Option<Millis>, ci: TimeInterval) -> String {
+    let when = |t: Option<Millis>| t.map_or_else(|| "never".to_string(), human_duration);
+    format!(
+        "{} ({:.0}%: {} .. {})",
+        when(value),
+        CONFIDENCE * 100.0,
+        when(ci.lo),
+        when(ci.hi)
+    )
+}
+
+/// A count percentile with its interval, for people: `240 (95%: 236 .. 251)`; `?` for an end
+/// too few runs can bound.
+pub fn count_with_interval(value: u32, ci: CountInterval) -> String {
+    format!(
+        "{value} ({:.0}%: {} .. {})",
+        CONFIDENCE * 100.0,
+        ci.lo,
+        ci.hi.map_or_else(|| "?".to_string(), |h| h.to_string())
+    )
+}
+
+/// p50 and p99 of address waits, and how many pods never got an address, for people.
+pub fn waits_text(waits: &WaitPercentiles) -> String {
+    let mut out = format!(
+        "p50 {} / p99 {}",
+        wait_text(waits.p50),
+        wait_text(waits.p99)
+    );
+    if waits.censored > 0 {
+        let _ = write!(
+            out,
+            " ({} of {} pods never got an address)",
+            waits.censored, waits.pods
+        );
+    }
+    out
 }
 
 /// The comparison table printed after a sweep.
@@ -367,7 +467,6 @@ pub fn sweep_table(scenario: &str, points: &[SweepPoint]) -> String {
 
 /// Recommendations, pool savings and gate results, for the terminal.
 pub fn plan_table(plan: ci::Plan<'_>) -> String {
-    let when = |t: Option<Millis>| t.map_or_else(|| "-".to_string(), human_duration);
     let mut out = String::new();
     if !plan.recommendations.is_empty() {
         let _ = writeln!(out);
@@ -407,10 +506,10 @@ pub fn plan_table(plan: ci::Plan<'_>) -> String {
                 s.peak_used,
                 s.peak_used_without_pool,
                 s.saved(),
-                when(s.ip_wait_ms.0),
-                when(s.ip_wait_ms.1),
-                when(s.ip_wait_without_pool_ms.0),
-                when(s.ip_wait_without_pool_ms.1)
+                wait_text(s.ip_wait.p50),
+                wait_text(s.ip_wait.p99),
+                wait_text(s.ip_wait_without_pool.p50),
+                wait_text(s.ip_wait_without_pool.p99)
             );
         }
     }
@@ -438,6 +537,9 @@ pub fn summary_table(summary: &Summary) -> String {
         summary.seed,
         format_duration(summary.horizon_ms)
     );
+    if let Some(auto) = &summary.auto_runs {
+        let _ = writeln!(out, "{}", auto_runs_line(auto));
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -484,19 +586,73 @@ pub fn summary_table(summary: &Summary) -> String {
         );
     }
     let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "how sure: {:.0}% confidence intervals of the percentiles over {} runs (`?`: too few runs to bound that side)",
+        CONFIDENCE * 100.0,
+        summary.runs
+    );
+    for zone in &summary.zones {
+        let [p10, p50, p90] = zone.first_shortage_ci;
+        let _ = writeln!(
+            out,
+            "  {}: first shortage p10 {}, p50 {}, p90 {}",
+            zone.zone,
+            time_with_interval(zone.first_shortage_p10_ms, p10),
+            time_with_interval(zone.first_shortage_p50_ms, p50),
+            time_with_interval(zone.first_shortage_p90_ms, p90)
+        );
+        let _ = writeln!(
+            out,
+            "  {}: peak used p50 {}, p90 {}; peak demand p90 {}; peak pods waiting p90 {}",
+            zone.zone,
+            count_with_interval(zone.peak_used_p50, zone.peak_used_ci[0]),
+            count_with_interval(zone.peak_used_p90, zone.peak_used_ci[1]),
+            count_with_interval(zone.peak_demand_p90, zone.peak_demand_p90_ci),
+            count_with_interval(
+                zone.peak_pods_pending_ip_p90,
+                zone.peak_pods_pending_ip_p90_ci
+            )
+        );
+    }
+    for vswitch in &summary.vswitches {
+        let [p10, p50, p90] = vswitch.full_ci;
+        let _ = writeln!(
+            out,
+            "  {}: full p10 {}, p50 {}, p90 {}; peak used p50 {}, p90 {}",
+            vswitch.vswitch,
+            time_with_interval(vswitch.full_p10_ms, p10),
+            time_with_interval(vswitch.full_p50_ms, p50),
+            time_with_interval(vswitch.full_p90_ms, p90),
+            count_with_interval(vswitch.peak_used_p50, vswitch.peak_used_ci[0]),
+            count_with_interval(vswitch.peak_used_p90, vswitch.peak_used_ci[1])
+        );
+    }
+    let [p10, p50, p90] = summary.max_pods_pending_ip_ci;
     let m = summary.max_pods_pending_ip;
+    let _ = writeln!(
+        out,
+        "  most pods waiting at once: p10 {}, p50 {}, p90 {}",
+        count_with_interval(m.p10, p10),
+        count_with_interval(m.p50, p50),
+        count_with_interval(m.p90, p90)
+    );
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "most pods waiting for an address at once: p10 {} / p50 {} / p90 {}",
         m.p10, m.p50, m.p90
     );
-    let wait = |t: Option<Millis>| t.map_or_else(|| "-".to_string(), human_duration);
     let _ = writeln!(
         out,
-        "pod address wait (first CNI ADD to address): p50 {} / p99 {}",
-        wait(summary.ip_wait_p50_ms),
-        wait(summary.ip_wait_p99_ms)
+        "pod address wait (first CNI ADD to address, or to the horizon or deletion for pods that never got one): {}",
+        waits_text(&summary.ip_wait)
     );
+    if summary.zones.len() > 1 {
+        for zone in &summary.zones {
+            let _ = writeln!(out, "  {:<18} {}", zone.zone, waits_text(&zone.ip_wait));
+        }
+    }
     let _ = writeln!(
         out,
         "events simulated: {} over {} runs",

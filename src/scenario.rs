@@ -43,8 +43,11 @@ pub struct Scenario {
     pub horizon_ms: Millis,
     /// Base seed; run `i` uses ChaCha streams derived from (seed, i).
     pub seed: u64,
-    /// Number of seeded runs.
+    /// Number of seeded runs (with `runs = "auto"`, the most that may be made until the
+    /// runner knows how many it took).
     pub runs: u32,
+    /// `runs = "auto"`: run in batches until the answer is this sure.
+    pub auto_runs: Option<AutoRuns>,
     /// Time-series resolution.
     pub sample_interval_ms: Millis,
     /// VPC address blocks (`[vpc] cidr` first, then `secondary_cidrs`); empty when not given.
@@ -73,6 +76,16 @@ pub struct Scenario {
     pub gates: Gates,
 }
 
+/// `runs = "auto"`: how sure the runs must make the answer, and how many runs it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoRuns {
+    /// The interval of the planning percentile's first shortage must be at most this wide in
+    /// every zone that runs short.
+    pub precision_ms: Millis,
+    /// The most runs to make.
+    pub max_runs: u32,
+}
+
 /// `[planning]`: how recommendations are made.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Planning {
@@ -97,6 +110,10 @@ pub struct Gates {
     pub max_vswitch_utilization: Option<f64>,
     /// Never more pods than this waiting for an address.
     pub max_pods_pending_ip: Option<u32>,
+    /// When set, gates judge on the pessimistic end of the confidence interval of their
+    /// percentile over runs (the earlier end for times, the higher for counts), so that a gate
+    /// passes only when the runs make it sure at this confidence.
+    pub confidence: Option<f64>,
 }
 
 impl Gates {

@@ -3,8 +3,28 @@
 
 use rayon::prelude::*;
 
+use std::ops::Range;
+
 use crate::model::{InvariantViolation, RunResult, World};
-use crate::scenario::{Millis, Scenario};
+use crate::scenario::{AutoRuns, Millis, Scenario};
+use crate::stats::{SHARE_MARGIN, not_yet_sure};
+
+/// Runs added per batch with `runs = "auto"`: fixed, so where it stops does not depend on the
+/// machine.
+pub const AUTO_BATCH: u32 = 20;
+
+/// How `runs = "auto"` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoOutcome {
+    /// The settings it ran with.
+    pub settings: AutoRuns,
+    /// Runs it took.
+    pub runs: u32,
+    /// Whether it stopped because the answer was sure (else it reached `max_runs`).
+    pub sure: bool,
+    /// Why it stopped, for people.
+    pub reason: String,
+}
 
 /// Runs every seeded run of the scenario on the current rayon pool. `on_progress` receives
 /// simulated milliseconds as they are covered, summed over runs up to `runs x horizon`, from
@@ -21,18 +41,78 @@ pub fn run_all_checked(
     scenario: &Scenario,
     on_progress: &(dyn Fn(Millis) + Sync),
 ) -> Result<Vec<RunResult>, InvariantViolation> {
-    (0..scenario.runs)
+    run_range(scenario, 0..scenario.runs, true, on_progress)
+}
+
+/// The runs with these indices, in order, optionally checked after every event.
+fn run_range(
+    scenario: &Scenario,
+    indices: Range<u32>,
+    checked: bool,
+    on_progress: &(dyn Fn(Millis) + Sync),
+) -> Result<Vec<RunResult>, InvariantViolation> {
+    indices
         .into_par_iter()
         .map(|run_index| {
             let mut reached: Millis = 0;
-            World::new(scenario, run_index)
-                .run_checked(&mut |now| {
-                    on_progress(now - reached);
-                    reached = now;
-                })
-                .map(|(result, _)| result)
+            let mut progress = |now: Millis| {
+                on_progress(now - reached);
+                reached = now;
+            };
+            let world = World::new(scenario, run_index);
+            if checked {
+                world.run_checked(&mut progress).map(|(result, _)| result)
+            } else {
+                Ok(world.run_with_progress(&mut progress))
+            }
         })
         .collect()
+}
+
+/// `runs = "auto"`: runs in batches of [`AUTO_BATCH`] (runs 0 to 19, then 20 to 39, ...) until
+/// the runs so far make the answer sure (see [`not_yet_sure`]) or `max_runs` is reached. A run
+/// depends only on (scenario, seed, run index) and the check reads the runs in order, so the
+/// result is that of a fixed run count equal to the runs taken, at any thread count.
+pub fn run_until_sure(
+    scenario: &Scenario,
+    settings: AutoRuns,
+    checked: bool,
+    on_progress: &(dyn Fn(Millis) + Sync),
+) -> Result<(Vec<RunResult>, AutoOutcome), InvariantViolation> {
+    let mut runs: Vec<RunResult> = Vec::new();
+    let mut unsure = String::new();
+    while (runs.len() as u32) < settings.max_runs {
+        let start = runs.len() as u32;
+        let end = (start + AUTO_BATCH).min(settings.max_runs);
+        runs.extend(run_range(scenario, start..end, checked, on_progress)?);
+        match not_yet_sure(scenario, &runs, settings.precision_ms) {
+            None => {
+                let outcome = AutoOutcome {
+                    settings,
+                    runs: runs.len() as u32,
+                    sure: true,
+                    reason: format!(
+                        "sure: every zone that runs short knows its p{} first shortage to within {}, and every zone its share of runs short to within {} percentage points",
+                        100.0 - scenario.planning.percentile,
+                        crate::scenario::human_duration(settings.precision_ms),
+                        SHARE_MARGIN * 100.0
+                    ),
+                };
+                return Ok((runs, outcome));
+            }
+            Some(reason) => unsure = reason,
+        }
+    }
+    let outcome = AutoOutcome {
+        settings,
+        runs: runs.len() as u32,
+        sure: false,
+        reason: format!(
+            "max_runs = {} reached, still unsure: {unsure}",
+            settings.max_runs
+        ),
+    };
+    Ok((runs, outcome))
 }
 
 /// Every combination of one value per axis, the first axis varying slowest.

@@ -15,9 +15,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// A capacity gate, overriding `[gates]`: min_time_to_shortage=30d,
-    /// max_vswitch_utilization=0.85, max_pods_pending_ip=0 or percentile=90. Repeatable.
+    /// max_vswitch_utilization=0.85, max_pods_pending_ip=0, percentile=90 or confidence=0.95.
+    /// Repeatable.
     #[arg(long = "gate", value_name = "KEY=VALUE")]
     pub gates: Vec<String>,
+    /// Run until the planning percentile's first shortage is known to within this (e.g. 6h):
+    /// sets `[scenario] precision` and `runs = "auto"`. Not with --runs.
+    #[arg(long, value_name = "DURATION")]
+    pub precision: Option<String>,
     /// Check the model's invariants after every event (slower). A violation is a bug in planner:
     /// it exits 3 naming the seed, run, simulated time and event.
     #[arg(long)]
@@ -33,6 +38,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             "min_time_to_shortage",
             "max_vswitch_utilization",
             "max_pods_pending_ip",
+            "confidence",
         ];
         if !known.contains(&o.key.as_str()) {
             let hint = scenario::nearest_name(&o.key, known)
@@ -50,7 +56,22 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             value: o.value,
         });
     }
-    let scenario = load(&args.scenario, &overrides, &args.common)?;
+    if let Some(precision) = &args.precision {
+        if args.common.runs.is_some() {
+            return Err(Failure::input(
+                "--precision runs until sure and --runs fixes the count: give one of them",
+            ));
+        }
+        overrides.push(Override {
+            key: "scenario.precision".into(),
+            value: precision.clone(),
+        });
+        overrides.push(Override {
+            key: "scenario.runs".into(),
+            value: "auto".into(),
+        });
+    }
+    let mut scenario = load(&args.scenario, &overrides, &args.common)?;
     let out = output_dir(
         &args.common,
         Path::new("reports").join(&scenario.name),
@@ -58,13 +79,20 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     )?;
     let progress = Progress::new(&scenario, &args.common)?;
     let started = std::time::Instant::now();
-    let runs = if args.check_invariants {
-        progress.run_checked(&scenario)?
-    } else {
-        progress.run(&scenario)
+    let (runs, auto_runs) = match scenario.auto_runs {
+        Some(settings) => {
+            let (runs, outcome) =
+                progress.run_until_sure(&scenario, settings, args.check_invariants)?;
+            // The follow-up re-runs use the same seeded runs as a fixed count would.
+            scenario.runs = outcome.runs;
+            (runs, Some(outcome))
+        }
+        None if args.check_invariants => (progress.run_checked(&scenario)?, None),
+        None => (progress.run(&scenario), None),
     };
     let elapsed_s = started.elapsed().as_secs_f64();
-    let summary = report::summarize(&scenario, &runs);
+    let mut summary = report::summarize(&scenario, &runs);
+    summary.auto_runs = auto_runs;
     let stats = args.common.stats.then(|| report::ci::Stats {
         events: summary.events,
         wall_s: elapsed_s,

@@ -87,6 +87,26 @@ pub struct Samples {
     pub pods_unschedulable: Vec<u32>,
 }
 
+/// How long pods of one zone waited for an address over a run, as counts per bucket of
+/// [`bucket_of`] (milliseconds). A pod still waiting at the horizon, or deleted while it waited,
+/// never got one: its wait is *censored*, known only to be at least what was observed, and is
+/// counted apart at that value so that a lasting shortage shows in the waits.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WaitHistograms {
+    /// Pods that got an address: from their first CNI ADD to the address.
+    pub served: Vec<u64>,
+    /// Pods that never got one: from their first CNI ADD to the horizon or their deletion.
+    pub censored: Vec<u64>,
+}
+
+fn count_in(histogram: &mut Vec<u64>, waited_ms: Millis) {
+    let bucket = bucket_of(waited_ms);
+    if histogram.len() <= bucket {
+        histogram.resize(bucket + 1, 0);
+    }
+    histogram[bucket] += 1;
+}
+
 /// Buckets of a log-linear histogram: exact below 128, then 64 per power of two (<1.6% wide).
 const LINEAR_BUCKETS: u64 = 128;
 const SUB_BUCKETS: u64 = 64;
@@ -139,8 +159,8 @@ pub(super) struct Metrics {
     pub api_calls: ApiCalls,
     pods_pending_ip: u32,
     max_pods_pending_ip: u32,
-    /// Counts per bucket of the time pods waited for an address.
-    ip_wait_histogram: Vec<u64>,
+    /// The time pods waited for an address, per zone.
+    zone_ip_waits: Vec<WaitHistograms>,
     samples: Samples,
 }
 
@@ -173,7 +193,7 @@ impl Metrics {
             api_calls: ApiCalls::default(),
             pods_pending_ip: 0,
             max_pods_pending_ip: 0,
-            ip_wait_histogram: Vec::new(),
+            zone_ip_waits: vec![WaitHistograms::default(); zones],
             samples: Samples::default(),
         }
     }
@@ -182,12 +202,15 @@ impl Metrics {
         self.samples.times_ms.last().copied()
     }
 
-    pub fn record_ip_wait(&mut self, waited_ms: Millis) {
-        let bucket = bucket_of(waited_ms);
-        if self.ip_wait_histogram.len() <= bucket {
-            self.ip_wait_histogram.resize(bucket + 1, 0);
-        }
-        self.ip_wait_histogram[bucket] += 1;
+    /// A pod of the zone got its address after waiting `waited_ms`.
+    pub fn record_ip_wait(&mut self, zone: usize, waited_ms: Millis) {
+        count_in(&mut self.zone_ip_waits[zone].served, waited_ms);
+    }
+
+    /// A pod of the zone stopped waiting without an address (deleted, or the run ended) after
+    /// `waited_ms`.
+    pub fn record_censored_wait(&mut self, zone: usize, waited_ms: Millis) {
+        count_in(&mut self.zone_ip_waits[zone].censored, waited_ms);
     }
 
     pub fn pending_ip_changed(&mut self, zone: usize, delta: i32) {
@@ -270,7 +293,7 @@ impl Metrics {
             samples: self.samples,
             max_pods_pending_ip: self.max_pods_pending_ip,
             api_calls: self.api_calls,
-            ip_wait_histogram: self.ip_wait_histogram,
+            zone_ip_waits: self.zone_ip_waits,
             events,
             pods_created,
             node_launch_failures,

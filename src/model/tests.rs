@@ -54,6 +54,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
         horizon_ms: 6 * HOUR_MS,
         seed: 1,
         runs: 1,
+        auto_runs: None,
         sample_interval_ms: MINUTE_MS,
         vpc_cidrs: Vec::new(),
         zones,
@@ -90,6 +91,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
             min_time_to_shortage_ms: None,
             max_vswitch_utilization: None,
             max_pods_pending_ip: None,
+            confidence: None,
         },
     }
 }
@@ -408,8 +410,61 @@ fn a_burst_is_served_in_batches_of_ten() {
     assert_eq!(result.api_calls.assign_ips, 1);
     assert_eq!(result.api_calls.refused_ip_not_enough, 0);
     assert_eq!(last(&result.samples.pods_running), 25);
-    let slowest = result.ip_wait_histogram.len() - 1;
+    let slowest = result.zone_ip_waits[0].served.len() - 1;
     assert_eq!(bucket_floor(slowest), bucket_floor(bucket_of(4_600)));
+}
+
+// A /28 gives 12 addresses; eth0 takes one, so at most 11 of 20 pods asked for at 1h ever get
+// one, and the zone never gets more: at least 9 pods wait from their first CNI ADD (1h plus the
+// controller's 15 s re-read and the scheduling, well under a minute) to the horizon at 6h.
+// Their censored waits are 5h less that delay: 17 940 000 to 18 000 000 ms, all in the bucket
+// with floor (64 + 4) << 18 = 17 825 792 ms (2^24 <= 18e6 < 2^25, sub-bucket (18e6 >> 18) & 63
+// = 4, 262 144 ms wide). Ten pods got an address within seconds, the eleventh minutes later
+// (the batch of the second ENI is refused all or nothing, then retried smaller).
+#[test]
+fn pods_that_never_get_an_address_count_as_censored_waits() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/28", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    add_deployment(&mut s, None, &step(HOUR_MS, 0.0, 20.0));
+    let result = run(&s);
+    let waits = &result.zone_ip_waits[0];
+    let served: u64 = waits.served.iter().sum();
+    let censored: u64 = waits.censored.iter().sum();
+    assert_eq!(served + censored, 20);
+    assert_eq!((served, censored), (11, 9));
+    assert_eq!(censored, u64::from(last(&result.samples.pods_pending_ip)));
+    let longest = waits.censored.len() - 1;
+    assert_eq!(bucket_floor(longest), 17_825_792);
+    assert_eq!(waits.censored[longest], censored, "all in one bucket");
+    // Slot 0 gathers 300 ms and creates its ENI with 10 addresses (3 s): 10 pods wait 3.3 s.
+    assert_eq!(waits.served[bucket_of(3_300)], 10);
+}
+
+// The same shortage, but the Deployment scales back to 0 at 3h: the waiting pods are deleted
+// while they wait, and count at 2h less the same delay (7 140 000 to 7 200 000 ms: floor
+// (64 + 45) << 16 = 7 143 424 ms, as 2^22 <= 7.2e6 < 2^23 and (7.2e6 >> 16) & 63 = 45; a pod
+// that asked 7 200 000 - 7 143 424 = 56.6 s after the step falls one bucket lower).
+#[test]
+fn pods_deleted_while_waiting_count_as_censored_waits() {
+    let mut s = scenario(&[("vsw-a", "z1", "10.0.0.0/28", 0)], &["vsw-a"]);
+    add_pool(&mut s, "workers", CUSTOM, "vsw-a", 1);
+    add_deployment(
+        &mut s,
+        None,
+        &[
+            (0, 0.0),
+            (HOUR_MS, 0.0),
+            (HOUR_MS + 1, 20.0),
+            (3 * HOUR_MS, 20.0),
+            (3 * HOUR_MS + 1, 0.0),
+        ],
+    );
+    let result = run(&s);
+    let waits = &result.zone_ip_waits[0];
+    let censored: u64 = waits.censored.iter().sum();
+    assert!(censored >= 9, "{censored} censored");
+    assert_eq!(last(&result.samples.pods_pending_ip), 0);
+    assert_eq!(bucket_floor(waits.censored.len() - 1), 7_143_424);
 }
 
 // Five pods fill part of ENI 1; then three more pods come one at a time, with no idle address

@@ -604,9 +604,10 @@ impl<'s> World<'s> {
         p.slot = slot as u8;
         p.holds_primary = holds_primary;
         let (workload, waited) = (p.workload as usize, now - p.first_attempt_ms);
+        let zone = self.nodes[p.node.0 as usize].zone;
         self.clear_pending_ip(pod);
         self.move_pod(pod, PodState::Running);
-        self.metrics.record_ip_wait(waited);
+        self.metrics.record_ip_wait(zone, waited);
         match &self.scenario.workloads[workload].kind {
             WorkloadKind::Job(job) => {
                 let run_ms = self.job_duration(workload, job.duration);
@@ -670,6 +671,19 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Pods still waiting for an address when the run ends count at the wait observed so far:
+    /// one pass over the pod table, at the end, so the handlers never scan for them.
+    pub(super) fn censor_waits_at_horizon(&mut self) {
+        let now = self.scenario.horizon_ms;
+        for p in &self.pods {
+            if p.attempt > 0 && matches!(p.state, PodState::Attaching | PodState::Backoff) {
+                let zone = self.nodes[p.node.0 as usize].zone;
+                self.metrics
+                    .record_censored_wait(zone, now - p.first_attempt_ms);
+            }
+        }
+    }
+
     /// A controller deletes a pod. A running pod first stops for its `termination_grace`,
     /// keeping its address; the controller no longer counts it.
     pub(super) fn delete_pod(&mut self, pod: PodId) {
@@ -704,6 +718,13 @@ impl<'s> World<'s> {
         let p = &self.pods[pod.0 as usize];
         let (state, workload, node, slot) = (p.state, p.workload as usize, p.node, p.slot as usize);
         let (ordinal, holds_primary) = (p.ordinal, p.holds_primary);
+        if p.attempt > 0 && matches!(state, PodState::Attaching | PodState::Backoff) {
+            let (zone, waited) = (
+                self.nodes[node.0 as usize].zone,
+                self.now() - p.first_attempt_ms,
+            );
+            self.metrics.record_censored_wait(zone, waited);
+        }
         let kind = &self.scenario.workloads[workload].kind;
         match state {
             PodState::Unscheduled => {}

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Summary, seconds};
+use super::{Summary, seconds, wait_text};
 use crate::plan::{GateResult, PoolSaving, Recommendation, describe};
 use crate::scenario::human_duration;
 use crate::scenario::{Millis, Scenario};
@@ -79,6 +79,8 @@ struct Json<'a> {
     seed: u64,
     runs: u32,
     horizon_s: f64,
+    /// Of the `_ci` intervals around percentiles over runs.
+    confidence: f64,
     planning: JsonPlanning,
     zones: Vec<JsonZone<'a>>,
     vswitches: Vec<JsonVSwitch<'a>>,
@@ -88,6 +90,18 @@ struct Json<'a> {
     charts: &'a [&'a str],
     #[serde(skip_serializing_if = "Option::is_none")]
     stats: Option<&'a Stats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_runs: Option<JsonAutoRuns<'a>>,
+}
+
+/// How `runs = "auto"` went.
+#[derive(Serialize)]
+struct JsonAutoRuns<'a> {
+    precision_s: f64,
+    max_runs: u32,
+    runs: u32,
+    sure: bool,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -112,6 +126,72 @@ struct JsonZone<'a> {
     peak_pods_pending_ip_p90: u32,
     idle_at_peak: Option<u32>,
     peak_used_without_pool: Option<u32>,
+    #[serde(flatten)]
+    ip_wait: JsonWaits,
+    peak_used_p50_ci: JsonCount,
+    peak_used_p90_ci: JsonCount,
+    first_shortage_p10_ci: JsonTime,
+    first_shortage_p50_ci: JsonTime,
+    first_shortage_p90_ci: JsonTime,
+    peak_demand_p90_ci: JsonCount,
+    peak_pods_pending_ip_p90_ci: JsonCount,
+}
+
+/// A confidence interval of a time percentile over runs: `null` is never, as in the
+/// percentile fields.
+#[derive(Serialize)]
+struct JsonTime {
+    lo_s: Option<f64>,
+    hi_s: Option<f64>,
+}
+
+impl From<crate::stats::TimeInterval> for JsonTime {
+    fn from(ci: crate::stats::TimeInterval) -> Self {
+        JsonTime {
+            lo_s: secs(ci.lo),
+            hi_s: secs(ci.hi),
+        }
+    }
+}
+
+/// A confidence interval of a count percentile over runs: `hi` is `null` when too few runs
+/// bound it.
+#[derive(Serialize)]
+struct JsonCount {
+    lo: u32,
+    hi: Option<u32>,
+}
+
+impl From<crate::stats::CountInterval> for JsonCount {
+    fn from(ci: crate::stats::CountInterval) -> Self {
+        JsonCount {
+            lo: ci.lo,
+            hi: ci.hi,
+        }
+    }
+}
+
+/// Address waits with the pods that never got one counted at their wait so far; `_censored`
+/// says the figure falls on such a pod and is only a lower bound.
+#[derive(Serialize)]
+struct JsonWaits {
+    ip_wait_all_p50_s: Option<f64>,
+    ip_wait_all_p50_censored: Option<bool>,
+    ip_wait_all_p99_s: Option<f64>,
+    ip_wait_all_p99_censored: Option<bool>,
+    ip_wait_censored_pods: u64,
+}
+
+impl JsonWaits {
+    fn new(waits: &crate::stats::WaitPercentiles) -> Self {
+        JsonWaits {
+            ip_wait_all_p50_s: secs(waits.p50.map(|w| w.ms)),
+            ip_wait_all_p50_censored: waits.p50.map(|w| w.censored),
+            ip_wait_all_p99_s: secs(waits.p99.map(|w| w.ms)),
+            ip_wait_all_p99_censored: waits.p99.map(|w| w.censored),
+            ip_wait_censored_pods: waits.censored,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -127,6 +207,11 @@ struct JsonVSwitch<'a> {
     full_p90_s: Option<f64>,
     full_runs: f64,
     created_at_s: Option<f64>,
+    peak_used_p50_ci: JsonCount,
+    peak_used_p90_ci: JsonCount,
+    full_p10_ci: JsonTime,
+    full_p50_ci: JsonTime,
+    full_p90_ci: JsonTime,
 }
 
 #[derive(Serialize)]
@@ -137,11 +222,19 @@ struct JsonCluster {
     ip_wait_p99_s: Option<f64>,
     events: u64,
     node_launch_failures: u64,
+    #[serde(flatten)]
+    ip_wait: JsonWaits,
+    max_pods_pending_ip_p10_ci: JsonCount,
+    max_pods_pending_ip_p50_ci: JsonCount,
+    max_pods_pending_ip_p90_ci: JsonCount,
 }
 
 #[derive(Serialize)]
 struct JsonGates<'a> {
     percentile: f64,
+    /// Set when gates judge on the pessimistic end of the interval of this confidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<f64>,
     passed: bool,
     results: Vec<JsonGate<'a>>,
 }
@@ -187,6 +280,7 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
         seed: summary.seed,
         runs: summary.runs,
         horizon_s: summary.horizon_ms as f64 / 1000.0,
+        confidence: crate::stats::CONFIDENCE,
         planning: JsonPlanning {
             percentile: scenario.planning.percentile,
             headroom: scenario.planning.headroom,
@@ -209,6 +303,14 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
                 peak_pods_pending_ip_p90: z.peak_pods_pending_ip_p90,
                 idle_at_peak: saving(&z.zone).map(|s| s.idle_at_peak),
                 peak_used_without_pool: saving(&z.zone).map(|s| s.peak_used_without_pool),
+                ip_wait: JsonWaits::new(&z.ip_wait),
+                peak_used_p50_ci: z.peak_used_ci[0].into(),
+                peak_used_p90_ci: z.peak_used_ci[1].into(),
+                first_shortage_p10_ci: z.first_shortage_ci[0].into(),
+                first_shortage_p50_ci: z.first_shortage_ci[1].into(),
+                first_shortage_p90_ci: z.first_shortage_ci[2].into(),
+                peak_demand_p90_ci: z.peak_demand_p90_ci.into(),
+                peak_pods_pending_ip_p90_ci: z.peak_pods_pending_ip_p90_ci.into(),
             })
             .collect(),
         vswitches: summary
@@ -226,6 +328,11 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
                 full_p90_s: secs(v.full_p90_ms),
                 full_runs: v.full_runs,
                 created_at_s: secs(v.created_at_ms),
+                peak_used_p50_ci: v.peak_used_ci[0].into(),
+                peak_used_p90_ci: v.peak_used_ci[1].into(),
+                full_p10_ci: v.full_ci[0].into(),
+                full_p50_ci: v.full_ci[1].into(),
+                full_p90_ci: v.full_ci[2].into(),
             })
             .collect(),
         cluster: JsonCluster {
@@ -235,9 +342,14 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
             ip_wait_p99_s: secs(summary.ip_wait_p99_ms),
             events: summary.events,
             node_launch_failures: summary.node_launch_failures,
+            ip_wait: JsonWaits::new(&summary.ip_wait),
+            max_pods_pending_ip_p10_ci: summary.max_pods_pending_ip_ci[0].into(),
+            max_pods_pending_ip_p50_ci: summary.max_pods_pending_ip_ci[1].into(),
+            max_pods_pending_ip_p90_ci: summary.max_pods_pending_ip_ci[2].into(),
         },
         gates: JsonGates {
             percentile: scenario.gates.percentile,
+            confidence: scenario.gates.confidence,
             passed: plan.gates_passed(),
             results: plan
                 .gates
@@ -276,6 +388,13 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
             .collect(),
         charts: plan.charts,
         stats: plan.stats,
+        auto_runs: summary.auto_runs.as_ref().map(|a| JsonAutoRuns {
+            precision_s: a.settings.precision_ms as f64 / 1000.0,
+            max_runs: a.settings.max_runs,
+            runs: a.runs,
+            sure: a.sure,
+            reason: &a.reason,
+        }),
     };
     let mut bytes = serde_json::to_vec_pretty(&json).expect("summary serializes");
     bytes.push(b'\n');
@@ -442,6 +561,10 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
         summary.seed,
         human_duration(summary.horizon_ms)
     );
+    if let Some(auto) = &summary.auto_runs {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", super::auto_runs_line(auto));
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -514,10 +637,10 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
                 s.idle_at_peak,
                 s.peak_used,
                 s.peak_used_without_pool,
-                when(s.ip_wait_ms.0),
-                when(s.ip_wait_ms.1),
-                when(s.ip_wait_without_pool_ms.0),
-                when(s.ip_wait_without_pool_ms.1)
+                wait_text(s.ip_wait.p50),
+                wait_text(s.ip_wait.p99),
+                wait_text(s.ip_wait_without_pool.p50),
+                wait_text(s.ip_wait_without_pool.p99)
             );
         }
     }

@@ -6,9 +6,53 @@ use serde::Serialize;
 use super::{Summary, seconds};
 use crate::model::ShortageCause;
 use crate::scenario::Millis;
+use crate::stats::{CountInterval, TimeInterval, Wait, WaitPercentiles};
+
+/// The ends of a time interval: empty is never, as in the percentile columns.
+fn time_ends(ci: TimeInterval) -> (String, String) {
+    (cell(ci.lo), cell(ci.hi))
+}
+
+/// The ends of a count interval: an empty upper end is one too few runs can bound.
+fn count_ends(ci: CountInterval) -> (String, String) {
+    (
+        ci.lo.to_string(),
+        ci.hi.map(|h| h.to_string()).unwrap_or_default(),
+    )
+}
 
 fn cell(time: Option<Millis>) -> String {
     time.map(seconds).unwrap_or_default()
+}
+
+/// A wait and whether it is only a lower bound (`true`: it falls on a pod that never got an
+/// address); both empty when no pod asked for one.
+fn wait_cells(wait: Option<Wait>) -> (String, String) {
+    (
+        cell(wait.map(|w| w.ms)),
+        wait.map(|w| w.censored.to_string()).unwrap_or_default(),
+    )
+}
+
+/// The columns every file with address waits ends with, in this order.
+const WAIT_COLUMNS: [&str; 5] = [
+    "ip_wait_all_p50_s",
+    "ip_wait_all_p50_censored",
+    "ip_wait_all_p99_s",
+    "ip_wait_all_p99_censored",
+    "ip_wait_censored_pods",
+];
+
+fn wait_row(waits: &WaitPercentiles) -> [String; 5] {
+    let (p50, p50_censored) = wait_cells(waits.p50);
+    let (p99, p99_censored) = wait_cells(waits.p99);
+    [
+        p50,
+        p50_censored,
+        p99,
+        p99_censored,
+        waits.censored.to_string(),
+    ]
 }
 
 fn cause_name(cause: Option<ShortageCause>) -> &'static str {
@@ -36,6 +80,25 @@ struct ZoneCsv<'a> {
     shortage_cause: &'static str,
     first_stranded_p50_s: String,
     stranded_failures_p50: u32,
+    ip_wait_all_p50_s: String,
+    ip_wait_all_p50_censored: String,
+    ip_wait_all_p99_s: String,
+    ip_wait_all_p99_censored: String,
+    ip_wait_censored_pods: String,
+    peak_used_p50_lo: String,
+    peak_used_p50_hi: String,
+    peak_used_p90_lo: String,
+    peak_used_p90_hi: String,
+    first_shortage_p10_lo_s: String,
+    first_shortage_p10_hi_s: String,
+    first_shortage_p50_lo_s: String,
+    first_shortage_p50_hi_s: String,
+    first_shortage_p90_lo_s: String,
+    first_shortage_p90_hi_s: String,
+    peak_demand_p90_lo: String,
+    peak_demand_p90_hi: String,
+    peak_pods_pending_ip_p90_lo: String,
+    peak_pods_pending_ip_p90_hi: String,
 }
 
 #[derive(Serialize)]
@@ -51,6 +114,16 @@ struct VSwitchCsv<'a> {
     full_p90_s: String,
     full_runs: String,
     created_at_s: String,
+    peak_used_p50_lo: String,
+    peak_used_p50_hi: String,
+    peak_used_p90_lo: String,
+    peak_used_p90_hi: String,
+    full_p10_lo_s: String,
+    full_p10_hi_s: String,
+    full_p50_lo_s: String,
+    full_p50_hi_s: String,
+    full_p90_lo_s: String,
+    full_p90_hi_s: String,
 }
 
 #[derive(Serialize)]
@@ -93,38 +166,91 @@ fn to_bytes<R: Serialize>(rows: impl IntoIterator<Item = R>) -> Vec<u8> {
 
 /// `zones.csv`: one row per zone.
 pub fn zones(summary: &Summary) -> Vec<u8> {
-    to_bytes(summary.zones.iter().map(|z| ZoneCsv {
-        zone: &z.zone,
-        usable_ips: z.usable_ips,
-        peak_used_p50: z.peak_used_p50,
-        peak_used_p90: z.peak_used_p90,
-        first_shortage_p10_s: cell(z.first_shortage_p10_ms),
-        first_shortage_p50_s: cell(z.first_shortage_p50_ms),
-        first_shortage_p90_s: cell(z.first_shortage_p90_ms),
-        shortage_runs: format!("{:.3}", z.shortage_runs),
-        usable_ips_at_start: z.usable_ips_at_start,
-        peak_demand_p90: z.peak_demand_p90,
-        peak_pods_pending_ip_p90: z.peak_pods_pending_ip_p90,
-        shortage_cause: cause_name(z.shortage_cause),
-        first_stranded_p50_s: cell(z.first_stranded_p50_ms),
-        stranded_failures_p50: z.stranded_failures_p50,
+    to_bytes(summary.zones.iter().map(|z| {
+        let [
+            ip_wait_all_p50_s,
+            ip_wait_all_p50_censored,
+            ip_wait_all_p99_s,
+            ip_wait_all_p99_censored,
+            ip_wait_censored_pods,
+        ] = wait_row(&z.ip_wait);
+        let (peak_used_p50_lo, peak_used_p50_hi) = count_ends(z.peak_used_ci[0]);
+        let (peak_used_p90_lo, peak_used_p90_hi) = count_ends(z.peak_used_ci[1]);
+        let (first_shortage_p10_lo_s, first_shortage_p10_hi_s) = time_ends(z.first_shortage_ci[0]);
+        let (first_shortage_p50_lo_s, first_shortage_p50_hi_s) = time_ends(z.first_shortage_ci[1]);
+        let (first_shortage_p90_lo_s, first_shortage_p90_hi_s) = time_ends(z.first_shortage_ci[2]);
+        let (peak_demand_p90_lo, peak_demand_p90_hi) = count_ends(z.peak_demand_p90_ci);
+        let (peak_pods_pending_ip_p90_lo, peak_pods_pending_ip_p90_hi) =
+            count_ends(z.peak_pods_pending_ip_p90_ci);
+        ZoneCsv {
+            zone: &z.zone,
+            usable_ips: z.usable_ips,
+            peak_used_p50: z.peak_used_p50,
+            peak_used_p90: z.peak_used_p90,
+            first_shortage_p10_s: cell(z.first_shortage_p10_ms),
+            first_shortage_p50_s: cell(z.first_shortage_p50_ms),
+            first_shortage_p90_s: cell(z.first_shortage_p90_ms),
+            shortage_runs: format!("{:.3}", z.shortage_runs),
+            usable_ips_at_start: z.usable_ips_at_start,
+            peak_demand_p90: z.peak_demand_p90,
+            peak_pods_pending_ip_p90: z.peak_pods_pending_ip_p90,
+            shortage_cause: cause_name(z.shortage_cause),
+            first_stranded_p50_s: cell(z.first_stranded_p50_ms),
+            stranded_failures_p50: z.stranded_failures_p50,
+            ip_wait_all_p50_s,
+            ip_wait_all_p50_censored,
+            ip_wait_all_p99_s,
+            ip_wait_all_p99_censored,
+            ip_wait_censored_pods,
+            peak_used_p50_lo,
+            peak_used_p50_hi,
+            peak_used_p90_lo,
+            peak_used_p90_hi,
+            first_shortage_p10_lo_s,
+            first_shortage_p10_hi_s,
+            first_shortage_p50_lo_s,
+            first_shortage_p50_hi_s,
+            first_shortage_p90_lo_s,
+            first_shortage_p90_hi_s,
+            peak_demand_p90_lo,
+            peak_demand_p90_hi,
+            peak_pods_pending_ip_p90_lo,
+            peak_pods_pending_ip_p90_hi,
+        }
     }))
 }
 
 /// `vswitches.csv`: one row per vSwitch.
 pub fn vswitches(summary: &Summary) -> Vec<u8> {
-    to_bytes(summary.vswitches.iter().map(|v| VSwitchCsv {
-        vswitch: &v.vswitch,
-        zone: &v.zone,
-        cidr: &v.cidr,
-        usable_ips: v.usable_ips,
-        peak_used_p50: v.peak_used_p50,
-        peak_used_p90: v.peak_used_p90,
-        full_p10_s: cell(v.full_p10_ms),
-        full_p50_s: cell(v.full_p50_ms),
-        full_p90_s: cell(v.full_p90_ms),
-        full_runs: format!("{:.3}", v.full_runs),
-        created_at_s: cell(v.created_at_ms),
+    to_bytes(summary.vswitches.iter().map(|v| {
+        let (peak_used_p50_lo, peak_used_p50_hi) = count_ends(v.peak_used_ci[0]);
+        let (peak_used_p90_lo, peak_used_p90_hi) = count_ends(v.peak_used_ci[1]);
+        let (full_p10_lo_s, full_p10_hi_s) = time_ends(v.full_ci[0]);
+        let (full_p50_lo_s, full_p50_hi_s) = time_ends(v.full_ci[1]);
+        let (full_p90_lo_s, full_p90_hi_s) = time_ends(v.full_ci[2]);
+        VSwitchCsv {
+            vswitch: &v.vswitch,
+            zone: &v.zone,
+            cidr: &v.cidr,
+            usable_ips: v.usable_ips,
+            peak_used_p50: v.peak_used_p50,
+            peak_used_p90: v.peak_used_p90,
+            full_p10_s: cell(v.full_p10_ms),
+            full_p50_s: cell(v.full_p50_ms),
+            full_p90_s: cell(v.full_p90_ms),
+            full_runs: format!("{:.3}", v.full_runs),
+            created_at_s: cell(v.created_at_ms),
+            peak_used_p50_lo,
+            peak_used_p50_hi,
+            peak_used_p90_lo,
+            peak_used_p90_hi,
+            full_p10_lo_s,
+            full_p10_hi_s,
+            full_p50_lo_s,
+            full_p50_hi_s,
+            full_p90_lo_s,
+            full_p90_hi_s,
+        }
     }))
 }
 
@@ -220,6 +346,7 @@ pub fn sweep(keys: &[&str], values: &[Vec<&str>], points: &[super::SweepPoint]) 
         ]
         .map(String::from),
     );
+    header.extend(WAIT_COLUMNS.map(String::from));
     writer.write_record(&header).expect("header into memory");
     for (row_values, p) in values.iter().zip(points) {
         let mut row: Vec<String> = row_values.iter().map(|v| v.to_string()).collect();
@@ -234,6 +361,7 @@ pub fn sweep(keys: &[&str], values: &[Vec<&str>], points: &[super::SweepPoint]) 
             cell(p.ip_wait_p50_ms),
             cell(p.ip_wait_p99_ms),
         ]);
+        row.extend(wait_row(&p.ip_wait));
         writer.write_record(&row).expect("row into memory");
     }
     writer.into_inner().expect("flush into memory")

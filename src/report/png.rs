@@ -1100,6 +1100,7 @@ restart_terway = true
             idle_at_peak_p50: 30,
             ip_wait_p50_ms: Some(1_300),
             ip_wait_p99_ms: Some(120_000),
+            ip_wait: Default::default(),
         };
         vec![
             point("terway.max_pool_size=0", Some(6 * DAY_MS), 1.0),

@@ -78,6 +78,8 @@ pub struct GatesSection {
     pub max_vswitch_utilization: Option<f64>,
     /// Never more pods than this waiting for an address.
     pub max_pods_pending_ip: Option<i64>,
+    /// Judge on the pessimistic end of the interval of this confidence.
+    pub confidence: Option<f64>,
 }
 
 /// `[scenario]`.
@@ -90,10 +92,48 @@ pub struct ScenarioSection {
     pub horizon: Duration,
     /// Base seed.
     pub seed: Option<i64>,
-    /// Seeded runs.
-    pub runs: Option<i64>,
+    /// Seeded runs: a number, or `"auto"` to run until `precision` is reached.
+    pub runs: Option<Runs>,
+    /// With `runs = "auto"`: how narrow the interval of the first shortage must get.
+    pub precision: Option<Duration>,
+    /// With `runs = "auto"`: the most runs to make.
+    pub max_runs: Option<i64>,
     /// Time-series resolution.
     pub sample_interval: Option<Duration>,
+}
+
+/// `runs`: a count, or `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// This many runs.
+    Count(i64),
+    /// Run until sure.
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Runs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RunsVisitor;
+        impl Visitor<'_> for RunsVisitor {
+            type Value = Runs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of runs or \"auto\"")
+            }
+            fn visit_i64<E: de::Error>(self, runs: i64) -> Result<Runs, E> {
+                Ok(Runs::Count(runs))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Runs, E> {
+                if text == "auto" {
+                    Ok(Runs::Auto)
+                } else {
+                    Err(E::custom(format!(
+                        "expected a number of runs or \"auto\", found \"{text}\""
+                    )))
+                }
+            }
+        }
+        deserializer.deserialize_any(RunsVisitor)
+    }
 }
 
 /// `[vpc]`.
@@ -970,10 +1010,18 @@ mod tests {
 
     #[test]
     fn wrong_types_use_plain_words() {
+        let e = err("[scenario]\nhorizon = \"1d\"\nseed = \"5\"\n");
+        assert_eq!(e.key, "scenario.seed");
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.message, "expected an integer, found string \"5\"");
+
         let e = err("[scenario]\nhorizon = \"1d\"\nruns = \"5\"\n");
         assert_eq!(e.key, "scenario.runs");
         assert_eq!(e.line, Some(3));
-        assert_eq!(e.message, "expected an integer, found string \"5\"");
+        assert_eq!(
+            e.message,
+            "expected a number of runs or \"auto\", found \"5\""
+        );
 
         let e = err("[scenario]\nhorizon = \"1d\"\n[vswitch]\nid = \"a\"\n");
         assert_eq!(e.key, "vswitch");

@@ -25,10 +25,12 @@ use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::path::Path;
 
-use super::file::{GatesSection, Locator, PlanningSection, ScenarioFile, TerwayEntry, nearest};
+use super::file::{
+    GatesSection, Locator, PlanningSection, Runs, ScenarioFile, TerwayEntry, nearest,
+};
 use super::{
-    CloudTimings, DAY_MS, Gates, HOUR_MS, MINUTE_MS, Millis, Planning, SECOND_MS, Scenario,
-    ScenarioError, Warning, format_duration,
+    AutoRuns, CloudTimings, DAY_MS, Gates, HOUR_MS, MINUTE_MS, Millis, Planning, SECOND_MS,
+    Scenario, ScenarioError, Warning, format_duration,
 };
 use network::vswitch_sources;
 use terway::TerwayState;
@@ -54,6 +56,8 @@ const NICE_INTERVALS_MS: [Millis; 11] = [
     DAY_MS,
 ];
 const MAX_RUNS: i64 = 10_000;
+/// `max_runs` when `runs = "auto"` does not say.
+const DEFAULT_MAX_RUNS: u32 = 400;
 /// The most replicas, arrivals per hour or pods pending a gate may name.
 const MAX_COUNT: f64 = 10_000_000.0;
 
@@ -220,10 +224,7 @@ impl Checker<'_> {
             })?,
             None => 1,
         };
-        let runs = match section.runs {
-            Some(runs) => self.int("scenario.runs", runs, 1..=MAX_RUNS)?,
-            None => 1,
-        };
+        let (runs, auto_runs) = self.runs(section, horizon_ms)?;
         let sample_interval_ms = match section.sample_interval {
             Some(interval) => self.sample_interval(interval.0, horizon_ms)?,
             None => default_sample_interval(horizon_ms),
@@ -306,6 +307,7 @@ impl Checker<'_> {
             horizon_ms,
             seed,
             runs,
+            auto_runs,
             sample_interval_ms,
             vpc_cidrs,
             zones,
@@ -322,6 +324,63 @@ impl Checker<'_> {
             ..error
         })?;
         Ok(scenario)
+    }
+
+    /// `runs`, and with `runs = "auto"` its `precision` and `max_runs` (the runs counted are
+    /// then the most it may make, so that the memory check covers them).
+    fn runs(
+        &self,
+        section: &super::file::ScenarioSection,
+        horizon_ms: Millis,
+    ) -> Result<(u32, Option<AutoRuns>), ScenarioError> {
+        let only_with_auto = |key: &str| {
+            self.err(
+                key,
+                "is used only with runs = \"auto\"; remove it or set runs = \"auto\"",
+            )
+        };
+        match section.runs {
+            Some(Runs::Auto) => {
+                let Some(precision) = section.precision else {
+                    return Err(self.err(
+                        "scenario.runs",
+                        "runs = \"auto\" needs scenario.precision (or --precision), how narrow the first shortage's interval must get, e.g. \"6h\"",
+                    ));
+                };
+                if precision.0 < SECOND_MS || precision.0 > horizon_ms {
+                    return Err(self.err(
+                        "scenario.precision",
+                        format!(
+                            "must be between 1s and the horizon ({}), got {}",
+                            format_duration(horizon_ms),
+                            format_duration(precision.0)
+                        ),
+                    ));
+                }
+                let max_runs = match section.max_runs {
+                    Some(max) => self.int("scenario.max_runs", max, 1..=MAX_RUNS)?,
+                    None => DEFAULT_MAX_RUNS,
+                };
+                let auto = AutoRuns {
+                    precision_ms: precision.0,
+                    max_runs,
+                };
+                Ok((max_runs, Some(auto)))
+            }
+            other => {
+                if section.precision.is_some() {
+                    return Err(only_with_auto("scenario.precision"));
+                }
+                if section.max_runs.is_some() {
+                    return Err(only_with_auto("scenario.max_runs"));
+                }
+                let runs = match other {
+                    Some(Runs::Count(runs)) => self.int("scenario.runs", runs, 1..=MAX_RUNS)?,
+                    _ => 1,
+                };
+                Ok((runs, None))
+            }
+        }
     }
 
     fn planning(&self, section: PlanningSection) -> Result<Planning, ScenarioError> {
@@ -372,11 +431,16 @@ impl Checker<'_> {
             Some(n) => Some(self.int("gates.max_pods_pending_ip", n, 0..=MAX_COUNT as i64)?),
             None => None,
         };
+        let confidence = match section.confidence {
+            Some(c) => Some(self.number("gates.confidence", c, 0.5..=0.999)?),
+            None => None,
+        };
         Ok(Gates {
             percentile,
             min_time_to_shortage_ms,
             max_vswitch_utilization,
             max_pods_pending_ip,
+            confidence,
         })
     }
 

@@ -281,3 +281,35 @@ fn a_closed_pipe_ends_output_quietly() {
         assert_eq!(code(&output), expected, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn precision_and_runs_together_are_a_usage_error() {
+    let output = planner(&[
+        "run",
+        scenario("burst.toml").to_str().unwrap(),
+        "--precision",
+        "6h",
+        "--runs",
+        "5",
+        "--quiet",
+    ]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("give one of them"),
+        "{}",
+        stderr(&output)
+    );
+    let output = planner(&[
+        "run",
+        scenario("burst.toml").to_str().unwrap(),
+        "--precision",
+        "soon",
+        "--quiet",
+    ]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("scenario.precision"),
+        "{}",
+        stderr(&output)
+    );
+}

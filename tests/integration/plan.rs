@@ -253,3 +253,46 @@ fn a_sweep_key_that_names_nothing_exits_2() {
         stderr(&output)
     );
 }
+
+// tests/fixtures/never-clears.toml runs short at about 1h 11m in every run and has 10 pods
+// waiting at its peak. At p90 over 3 runs the gates pass on the percentiles; with
+// confidence = 0.95 three runs cannot bound p10 from below (P(no run below the true p10) =
+// 0.9^3 = 73% > 2.5%) nor p90 from above, so both gates fail on the pessimistic end. 40 runs
+// bound them (0.9^40 = 1.5% <= 2.5%) and the gates pass again.
+#[test]
+fn gates_with_a_confidence_judge_on_the_pessimistic_end_of_the_interval() {
+    let scratch = Scratch::new("gate-confidence");
+    let fixture = root().join("tests/fixtures/never-clears.toml");
+    let gates = [
+        "--gate",
+        "min_time_to_shortage=1h",
+        "--gate",
+        "max_pods_pending_ip=10",
+    ];
+    let run = |runs: &str, extra: &[&str]| {
+        let mut args = vec!["--runs", runs];
+        args.extend_from_slice(&gates);
+        args.extend_from_slice(extra);
+        run_to(
+            &fixture,
+            &scratch.path(&format!("out-{runs}-{}", extra.len())),
+            &args,
+        )
+    };
+    assert_eq!(code(&run("3", &[])), 0);
+    let few = run("3", &["--gate", "confidence=0.95"]);
+    assert_eq!(code(&few), 1, "{}", stderr(&few));
+    let err = stderr(&few);
+    assert!(
+        err.contains(
+            "first shortage at 0s (the pessimistic end of the 95% interval of p10 over 3 runs)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 runs cannot bound p90 at 95% confidence"),
+        "{err}"
+    );
+    let enough = run("40", &["--gate", "confidence=0.95"]);
+    assert_eq!(code(&enough), 0, "{}", stderr(&enough));
+}
