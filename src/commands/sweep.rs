@@ -50,6 +50,15 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         }
         scenarios.push(scenario);
     }
+    // A sweep compares points at one run count, so `runs = "auto"` (which stops each scenario
+    // when its own answer is sure) does not apply; say which count is used instead.
+    if let (Some(auto), None) = (scenarios[0].auto_runs, args.common.runs) {
+        eprintln!(
+            "note: {}: a sweep does not run until sure (runs = \"auto\"); every combination runs max_runs = {} runs; pass --runs N to choose",
+            args.scenario.display(),
+            auto.max_runs
+        );
+    }
     Scenario::check_memory_of_sweep(&scenarios).map_err(Failure::input)?;
     // Warnings once, for the scenario as written.
     let base = load(&args.scenario, &[], &args.common)?;

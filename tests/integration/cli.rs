@@ -313,3 +313,40 @@ fn precision_and_runs_together_are_a_usage_error() {
         stderr(&output)
     );
 }
+
+// A sweep compares its points at one run count, so it says what it does with runs = "auto".
+#[test]
+fn a_sweep_of_an_auto_runs_scenario_says_how_many_runs_each_point_gets() {
+    let scratch = Scratch::new("sweep-auto");
+    let text = std::fs::read_to_string(root().join("tests/fixtures/never-clears.toml"))
+        .unwrap()
+        .replace(
+            "runs = 3",
+            "runs = \"auto\"\nprecision = \"1h\"\nmax_runs = 2",
+        );
+    let file = scratch.write("auto.toml", &text);
+    let sweep = |extra: &[&str]| {
+        let out = scratch.path("out");
+        let mut args = vec![
+            "sweep",
+            file.to_str().unwrap(),
+            "--set",
+            "terway.max_pool_size=0,5",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        planner(&args)
+    };
+    let output = sweep(&[]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("every combination runs max_runs = 2 runs; pass --runs N"),
+        "{}",
+        stderr(&output)
+    );
+    let chosen = sweep(&["--runs", "1"]);
+    assert_eq!(code(&chosen), 0, "{}", stderr(&chosen));
+    assert!(!stderr(&chosen).contains("max_runs"), "{}", stderr(&chosen));
+}
