@@ -31,6 +31,7 @@ fn full<'a>() -> Sources<'a> {
         nodes: Some(input("nodes.json", NODES)),
         pods: Some(input("pods.json", PODS)),
         instance_types: Some(input("types.json", TYPES)),
+        snat_entries: None,
     }
 }
 
