@@ -10,10 +10,10 @@
 //!
 //! Nothing here touches the file system: `main` reads the files and writes the result.
 //!
-//! The steps, a file each: `configmap` (with `yaml`), `aliyun` and `kube` read the inputs;
-//! `nodepools` turns nodes into node pools and `workloads` pods into workloads; `growth` gives
-//! them replica points; `vswitches` picks the vSwitches and works out what others use of
-//! them; `emit` and `terway_table` write the commented TOML. This file holds what the steps
+//! The steps, a file each: `configmap` (with `yaml`), `aliyun`, `kube` and `snat` read the
+//! inputs; `nodepools` turns nodes into node pools and `workloads` pods into workloads;
+//! `growth` gives them replica points; `vswitches` picks the vSwitches and works out what
+//! others use of them; `emit`, `terway_table` and `snat` write the commented TOML. This file holds what the steps
 //! pass between them.
 
 mod aliyun;

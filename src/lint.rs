@@ -5,8 +5,9 @@
 //! back as [`Warning`]s; [`check`] turns those into findings (classified by what they say) and
 //! adds the rules that need the whole scenario: whether a zone's vSwitches can hold its node
 //! pools at full size, and for how many days at the scenario's growth; a single vSwitch per
-//! zone; random vSwitch selection; idle pools that hoard a zone's addresses. Import adds lints
-//! of its own about the files it read (see [`crate::import`]); they use the same type.
+//! zone; random vSwitch selection; idle pools that hoard a zone's addresses; vSwitches no entry
+//! of the scenario's SNAT table covers. Import adds lints of its own about the files it read
+//! (see [`crate::import`]); they use the same type.
 //!
 //! Codes are listed in [`LINTS`] and in the README; they never change meaning.
 
@@ -86,7 +87,7 @@ pub const LINTS: &[Lint] = &[
         code: "import-partial-listing",
         severity: Severity::Warning,
         stage: "import",
-        summary: "DescribeVSwitches printed one page of several (TotalCount is larger than the list)",
+        summary: "DescribeVSwitches or DescribeSnatTableEntries printed one page of several (TotalCount is larger than the list)",
     },
     Lint {
         code: "import-node-skipped",
