@@ -10,10 +10,10 @@
 //!
 //! Nothing here touches the file system: `main` reads the files and writes the result.
 //!
-//! The steps, a file each: `configmap` (with `yaml`), `aliyun` and `kube` read the inputs;
-//! `nodepools` turns nodes into node pools and `workloads` pods into workloads; `growth` gives
-//! them replica points; `vswitches` picks the vSwitches and works out what others use of
-//! them; `emit` and `terway_table` write the commented TOML. This file holds what the steps
+//! The steps, a file each: `configmap` (with `yaml`), `aliyun`, `kube` and `snat` read the
+//! inputs; `nodepools` turns nodes into node pools and `workloads` pods into workloads;
+//! `growth` gives them replica points; `vswitches` picks the vSwitches and works out what
+//! others use of them; `emit`, `terway_table` and `snat` write the commented TOML. This file holds what the steps
 //! pass between them.
 
 mod aliyun;
@@ -22,6 +22,7 @@ mod emit;
 mod growth;
 mod kube;
 mod nodepools;
+mod snat;
 mod terway_table;
 mod vswitches;
 mod workloads;
@@ -64,6 +65,8 @@ pub struct Sources<'a> {
     pub pods: Option<Input<'a>>,
     /// `aliyun ecs DescribeInstanceTypes`.
     pub instance_types: Option<Input<'a>>,
+    /// `aliyun vpc DescribeSnatTableEntries`.
+    pub snat_entries: Option<Input<'a>>,
 }
 
 /// How the cluster grows over the horizon.
@@ -212,6 +215,10 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         Some(input) => Some((input.path, aliyun::instance_types(input)?)),
         None => None,
     };
+    let snat = match &sources.snat_entries {
+        Some(input) => Some(snat::entries(input, &mut findings)?),
+        None => None,
+    };
     let nodes = match &sources.nodes {
         Some(input) => Some((input.path, kube::nodes(input, &mut findings)?)),
         None => None,
@@ -227,6 +234,7 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         conf: &conf,
         map: &map,
         described: &described,
+        snat: snat.as_ref(),
         findings: &mut findings,
     };
     let cluster = builder.cluster(nodes.as_ref(), types.as_ref())?;
@@ -338,6 +346,8 @@ struct Builder<'a, 'f> {
     conf: &'a EniConf,
     map: &'a configmap::ConfigMap,
     described: &'a [VSwitch],
+    /// The SNAT table, when `--snat-entries` gave it.
+    snat: Option<&'a snat::SnatListing>,
     findings: &'f mut Vec<Finding>,
 }
 

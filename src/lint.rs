@@ -5,8 +5,9 @@
 //! back as [`Warning`]s; [`check`] turns those into findings (classified by what they say) and
 //! adds the rules that need the whole scenario: whether a zone's vSwitches can hold its node
 //! pools at full size, and for how many days at the scenario's growth; a single vSwitch per
-//! zone; random vSwitch selection; idle pools that hoard a zone's addresses. Import adds lints
-//! of its own about the files it read (see [`crate::import`]); they use the same type.
+//! zone; random vSwitch selection; idle pools that hoard a zone's addresses; vSwitches no entry
+//! of the scenario's SNAT table covers. Import adds lints of its own about the files it read
+//! (see [`crate::import`]); they use the same type.
 //!
 //! Codes are listed in [`LINTS`] and in the README; they never change meaning.
 
@@ -86,7 +87,7 @@ pub const LINTS: &[Lint] = &[
         code: "import-partial-listing",
         severity: Severity::Warning,
         stage: "import",
-        summary: "DescribeVSwitches printed one page of several (TotalCount is larger than the list)",
+        summary: "DescribeVSwitches or DescribeSnatTableEntries printed one page of several (TotalCount is larger than the list)",
     },
     Lint {
         code: "import-node-skipped",
@@ -207,6 +208,12 @@ pub const LINTS: &[Lint] = &[
         severity: Severity::Warning,
         stage: "check",
         summary: "an add_vswitch that no Terway config ever lists: Terway never uses it",
+    },
+    Lint {
+        code: "vswitch-without-snat",
+        severity: Severity::Warning,
+        stage: "check",
+        summary: "a vSwitch Terway lists (or an add_vswitch) that no entry of the scenario's SNAT table covers: its pods cannot reach the internet (only when the scenario carries the table)",
     },
     Lint {
         code: "scenario-warning",
@@ -353,6 +360,7 @@ pub fn check(scenario: &Scenario, warnings: &[Warning], options: &LintOptions) -
     findings.extend(single_vswitch_findings(scenario, &zones));
     findings.extend(random_selection_findings(scenario, &zones));
     findings.extend(idle_fraction_findings(scenario, &zones, options));
+    findings.extend(snat_findings(scenario));
     findings
 }
 
@@ -1143,6 +1151,78 @@ fn idle_fraction_findings(
         ));
     }
     findings
+}
+
+/// The region of a zone (`cn-hangzhou-h` -> `cn-hangzhou`, `eu-central-1a` -> `eu-central-1`),
+/// or a placeholder when the name has neither shape.
+fn region_of(zone: &str) -> String {
+    let letter_at_end =
+        |rest: &str| rest.len() == 1 && rest.bytes().all(|b| b.is_ascii_lowercase());
+    if let Some((region, letter)) = zone.rsplit_once('-')
+        && letter_at_end(letter)
+        && region.contains('-')
+    {
+        return region.to_string();
+    }
+    let bytes = zone.as_bytes();
+    if bytes.len() > 2
+        && bytes[bytes.len() - 1].is_ascii_lowercase()
+        && bytes[bytes.len() - 2].is_ascii_digit()
+    {
+        return zone[..zone.len() - 1].to_string();
+    }
+    "<region>".to_string()
+}
+
+/// `vswitch-without-snat`: pods of a vSwitch no SNAT entry covers get addresses but no way out
+/// to the internet. Only judged when the scenario carries the SNAT table: an unknown table says
+/// nothing. A warning, not an error: some clusters have no internet egress by design, or leave
+/// through another route, and the address plan is right either way.
+fn snat_findings(scenario: &Scenario) -> Vec<Finding> {
+    let Some(snat) = &scenario.snat else {
+        return Vec::new();
+    };
+    let mut used: Vec<usize> = scenario
+        .terway_configs
+        .iter()
+        .flat_map(|config| config.vswitches.values().flatten().copied())
+        .chain(
+            scenario
+                .actions
+                .iter()
+                .filter_map(|action| match action.kind {
+                    ActionKind::AddVSwitch(index) => Some(index),
+                    _ => None,
+                }),
+        )
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let table = snat.table_id.as_deref().unwrap_or("<SnatTableId>");
+    used.into_iter()
+        .filter(|&index| snat.covering(&scenario.vswitches[index]).is_none())
+        .map(|index| {
+            let spec = &scenario.vswitches[index];
+            let how = if spec.created_at_ms.is_some() {
+                "is added by an action"
+            } else {
+                "is listed for Terway"
+            };
+            Finding::new(
+                "vswitch-without-snat",
+                vswitch_key(scenario, index),
+                format!(
+                    "`{}` ({}) {how} but no entry of the SNAT table covers it (by SourceVSwitchId or a SourceCIDR holding its block): pods given its addresses cannot reach the internet",
+                    spec.id, spec.cidr
+                ),
+                format!(
+                    "aliyun vpc CreateSnatEntry --RegionId {} --SnatTableId {table} --SourceVSwitchId {} --SnatIp <EIP of the NAT gateway>",
+                    region_of(&scenario.zones[spec.zone]),
+                    spec.id
+                ),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -52,6 +52,9 @@ pub struct Scenario {
     pub sample_interval_ms: Millis,
     /// VPC address blocks (`[vpc] cidr` first, then `secondary_cidrs`); empty when not given.
     pub vpc_cidrs: Vec<Ipv4Net>,
+    /// The VPC's SNAT table (`[vpc] snat_entries`); `None` when the scenario does not carry it,
+    /// and then nothing is judged about the pods' way to the internet.
+    pub snat: Option<SnatTable>,
     /// Zones, sorted by name: every zone named by a vSwitch or a node pool.
     pub zones: Vec<String>,
     /// Every vSwitch the scenario knows: those under `[[vswitch]]` first, in file order, then those
@@ -149,6 +152,47 @@ impl VSwitchSpec {
     /// Addresses the cluster can take: the block's usable addresses less `used_by_others`.
     pub fn usable_ips(&self) -> u32 {
         self.block_usable().saturating_sub(self.used_by_others)
+    }
+}
+
+/// The SNAT table of the VPC's NAT gateway: which vSwitches' pods reach the internet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnatTable {
+    /// `snat_table_id` (`stb-...`), where a missing entry should be created; `None` when not
+    /// given.
+    pub table_id: Option<String>,
+    /// The entries, in file order.
+    pub entries: Vec<SnatEntry>,
+}
+
+impl SnatTable {
+    /// The first entry that covers `vswitch`.
+    pub fn covering(&self, vswitch: &VSwitchSpec) -> Option<&SnatEntry> {
+        self.entries.iter().find(|entry| entry.covers(vswitch))
+    }
+}
+
+/// One SNAT entry: a vSwitch, or a block of source addresses, sent out through the NAT gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnatEntry {
+    /// `SnatEntryId`.
+    pub id: Option<String>,
+    /// `SourceVSwitchId`: the vSwitch it covers, whichever VPC block it has.
+    pub source_vswitch_id: Option<String>,
+    /// `SourceCIDR`: it covers every vSwitch whose block lies inside this one (an ECS-sized
+    /// `/32` covers one instance, not a vSwitch).
+    pub source_cidr: Option<Ipv4Net>,
+    /// `SnatIp`: the public addresses, as listed.
+    pub snat_ip: Option<String>,
+}
+
+impl SnatEntry {
+    /// Whether every pod address of `vswitch` goes out through this entry.
+    pub fn covers(&self, vswitch: &VSwitchSpec) -> bool {
+        self.source_vswitch_id.as_deref() == Some(vswitch.id.as_str())
+            || self
+                .source_cidr
+                .is_some_and(|block| block.contains(&vswitch.cidr))
     }
 }
 

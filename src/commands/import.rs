@@ -29,6 +29,10 @@ pub struct ImportArgs {
     /// `aliyun ecs DescribeInstanceTypes` (JSON): ENI limits of types not in the catalog.
     #[arg(long, value_name = "TYPES.json")]
     pub instance_types: Option<PathBuf>,
+    /// `aliyun vpc DescribeSnatTableEntries --SnatTableId stb-...` (JSON): the SNAT table, so
+    /// that `vswitch-without-snat` finds vSwitches whose pods cannot reach the internet.
+    #[arg(long, value_name = "SNAT.json")]
+    pub snat_entries: Option<PathBuf>,
     /// Cluster-wide growth in pods per day (linear), shared among the workloads in proportion
     /// to their pods today.
     #[arg(long, value_name = "N", conflicts_with = "growth_percent_per_day")]
@@ -83,6 +87,10 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
             args.instance_types.as_ref(),
             "the DescribeInstanceTypes output",
         ),
+        (
+            args.snat_entries.as_ref(),
+            "the DescribeSnatTableEntries output",
+        ),
     ]
     .into_iter()
     .filter_map(|(path, what)| path.map(|p| (p.as_path(), what)))
@@ -113,6 +121,7 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         nodes: input_for(args.nodes.as_deref(), &inputs, &texts),
         pods: input_for(args.pods.as_deref(), &inputs, &texts),
         instance_types: input_for(args.instance_types.as_deref(), &inputs, &texts),
+        snat_entries: input_for(args.snat_entries.as_deref(), &inputs, &texts),
     };
     let shown = args
         .output

@@ -58,7 +58,7 @@ fn parse_json(input: &Input, expected: &str) -> Result<Value, ImportError> {
 }
 
 /// Names what a JSON document is when it is not the one expected.
-fn what_it_is(value: &Value) -> String {
+pub(super) fn what_it_is(value: &Value) -> String {
     if let Some(kind) = value.get("kind").and_then(Value::as_str) {
         return format!("is kubectl output (kind {kind})");
     }
@@ -67,6 +67,12 @@ fn what_it_is(value: &Value) -> String {
     }
     if value.get("VSwitches").is_some() {
         return "is a DescribeVSwitches listing".to_string();
+    }
+    if value.get("SnatTableEntries").is_some() {
+        return "is a DescribeSnatTableEntries listing".to_string();
+    }
+    if value.get("NatGateways").is_some() {
+        return "is a DescribeNatGateways listing".to_string();
     }
     if value.get("Code").is_some() && value.get("Message").is_some() {
         return format!(

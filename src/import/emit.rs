@@ -41,6 +41,7 @@ impl Builder<'_, '_> {
     ) -> std::fmt::Result {
         let selection = self.select_vswitches(cluster);
         self.emit_header(out, cluster, workloads, &selection)?;
+        self.emit_snat(out)?;
         self.emit_vswitches(out, cluster, workloads, &selection)?;
         self.emit_terway(out, &selection.listed, &selection.missing)?;
         self.emit_instance_types(out, cluster)?;
@@ -130,6 +131,19 @@ impl Builder<'_, '_> {
                 out,
                 "#   instance types: the built-in catalog (`planner catalog`)"
             )?,
+        }
+        if let (Some(input), Some(listing)) = (&src.snat_entries, self.snat) {
+            writeln!(
+                out,
+                "#   SNAT table:     {} (DescribeSnatTableEntries: {} entries{})",
+                input.path.display(),
+                listing.rows.len(),
+                if listing.deleting > 0 {
+                    format!(", {} being deleted left out", listing.deleting)
+                } else {
+                    String::new()
+                }
+            )?;
         }
         let growth_line = match opts.growth {
             Growth::None => "none given: every workload keeps today's pods (give --growth-per-day or --growth-percent-per-day)".to_string(),

@@ -31,6 +31,7 @@ fn full<'a>() -> Sources<'a> {
         nodes: Some(input("nodes.json", NODES)),
         pods: Some(input("pods.json", PODS)),
         instance_types: Some(input("types.json", TYPES)),
+        snat_entries: None,
     }
 }
 
@@ -628,4 +629,104 @@ fn largest_remainder_adds_up() {
     );
     assert_eq!(largest_remainder(0.0, &[1.0]), vec![0.0]);
     assert_eq!(largest_remainder(5.0, &[0.0, 2.0]), vec![0.0, 5.0]);
+}
+
+const SNAT: &str = include_str!("../../tests/fixtures/import/snat-entries.json");
+
+#[test]
+fn snat_entries_become_the_scenarios_snat_table() {
+    let imported = run(
+        &Sources {
+            snat_entries: Some(input("snat.json", SNAT)),
+            ..full()
+        },
+        Growth::None,
+    );
+    let snat = imported.scenario.snat.as_ref().expect("a SNAT table");
+    assert_eq!(snat.table_id.as_deref(), Some("stb-bp1snattable001"));
+    let ids: Vec<Option<&str>> = snat.entries.iter().map(|e| e.id.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [
+            Some("snat-bp1pods00h"),
+            Some("snat-bp1pods00i"),
+            Some("snat-bp1nodes0h")
+        ]
+    );
+    for id in [
+        "vsw-bp1h0pods0001",
+        "vsw-bp1i0pods0001",
+        "vsw-bp1i0pods0002",
+    ] {
+        let v = vswitch(&imported.scenario, id);
+        assert!(snat.covering(v).is_some(), "{id}");
+    }
+    assert!(!codes(&imported).contains(&"vswitch-without-snat"));
+}
+
+#[test]
+fn an_empty_snat_table_leaves_every_listed_vswitch_uncovered() {
+    let empty = r#"{"TotalCount": 0, "PageSize": 50, "PageNumber": 1, "RequestId": "x", "SnatTableEntries": {"SnatTableEntry": []}}"#;
+    let imported = run(
+        &Sources {
+            snat_entries: Some(input("snat.json", empty)),
+            ..full()
+        },
+        Growth::None,
+    );
+    assert!(
+        imported.toml.contains("snat_entries = []"),
+        "{}",
+        imported.toml
+    );
+    let found: Vec<&Finding> = imported
+        .findings
+        .iter()
+        .filter(|f| f.code == "vswitch-without-snat")
+        .collect();
+    assert_eq!(found.len(), 3, "{found:?}");
+    // The listing names no table when it has no entry.
+    assert!(
+        found[0].fix.contains("--SnatTableId <SnatTableId>"),
+        "{}",
+        found[0].fix
+    );
+}
+
+#[test]
+fn a_partial_snat_listing_and_broken_entries() {
+    let partial = SNAT.replace("\"TotalCount\": 4", "\"TotalCount\": 60");
+    let imported = run(
+        &Sources {
+            snat_entries: Some(input("snat.json", &partial)),
+            ..full()
+        },
+        Growth::None,
+    );
+    let finding = imported
+        .findings
+        .iter()
+        .find(|f| f.code == "import-partial-listing")
+        .expect("partial");
+    assert_eq!(finding.file.as_deref(), Some(Path::new("snat.json")));
+    assert!(finding.message.contains("4 of 60 SNAT entries"));
+
+    for (text, expected) in [
+        (
+            SNAT.replace("10.0.4.0/23", "10.0.4.0/23x"),
+            "SnatTableEntries.SnatTableEntry[1] has SourceCIDR `10.0.4.0/23x`, not an IPv4 block",
+        ),
+        (
+            SNAT.replace("\"SourceCIDR\": \"10.0.4.0/23\"", "\"SourceCIDR\": \"\""),
+            "SnatTableEntries.SnatTableEntry[1] has neither SourceVSwitchId nor SourceCIDR",
+        ),
+        (String::new(), "is empty; expected the JSON of"),
+    ] {
+        let e = error(&Sources {
+            snat_entries: Some(input("snat.json", &text)),
+            ..full()
+        });
+        assert_eq!(e.file, Path::new("snat.json"));
+        assert!(e.message.contains(expected), "{}", e.message);
+    }
 }

@@ -357,3 +357,103 @@ fn a_vswitch_under_two_zones_is_named_with_its_own_zone() {
     );
     assert!(f.line.is_some());
 }
+
+fn with_snat(entries: &str) -> String {
+    format!("{CLEAN}\n[vpc]\nsnat_table_id = \"stb-1\"\nsnat_entries = [{entries}]\n")
+}
+
+#[test]
+fn snat_entries_cover_by_vswitch_id_or_by_a_block_that_holds_it() {
+    let spec = |id: &str, cidr: &str| crate::scenario::VSwitchSpec {
+        id: id.into(),
+        zone: 0,
+        cidr: cidr.parse().unwrap(),
+        used_by_others: 0,
+        created_at_ms: None,
+    };
+    let entry = |id: Option<&str>, cidr: Option<&str>| crate::scenario::SnatEntry {
+        id: None,
+        source_vswitch_id: id.map(str::to_string),
+        source_cidr: cidr.map(|c| c.parse().unwrap()),
+        snat_ip: None,
+    };
+    let v = spec("vsw-a", "10.0.4.0/22");
+    assert!(entry(Some("vsw-a"), None).covers(&v));
+    assert!(!entry(Some("vsw-b"), None).covers(&v));
+    assert!(entry(None, Some("10.0.0.0/16")).covers(&v));
+    assert!(entry(None, Some("10.0.4.0/22")).covers(&v));
+    assert!(entry(None, Some("0.0.0.0/0")).covers(&v));
+    // Half the block, one instance, or a neighbour is not the vSwitch.
+    assert!(!entry(None, Some("10.0.4.0/23")).covers(&v));
+    assert!(!entry(None, Some("10.0.4.7/32")).covers(&v));
+    assert!(!entry(None, Some("10.0.8.0/22")).covers(&v));
+    // The id wins even when the listed block is another one.
+    assert!(entry(Some("vsw-a"), Some("192.168.0.0/24")).covers(&v));
+}
+
+#[test]
+fn vswitch_without_snat_names_the_vswitch_and_the_command() {
+    let text = with_snat("{ id = \"snat-1\", source_vswitch_id = \"vsw-a1\" }");
+    let found = finding(&text, "vswitch-without-snat");
+    assert_eq!(found.severity, Severity::Warning);
+    assert_eq!(found.key, "vswitch[1]");
+    assert_eq!(found.line, Some(10));
+    assert!(
+        found.message.contains("`vsw-a2` (10.0.4.0/22)"),
+        "{}",
+        found.message
+    );
+    assert_eq!(
+        found.fix,
+        "aliyun vpc CreateSnatEntry --RegionId <region> --SnatTableId stb-1 --SourceVSwitchId vsw-a2 --SnatIp <EIP of the NAT gateway>"
+    );
+    let findings = lint_text(&text, &LintOptions::default());
+    assert_eq!(findings.len(), 1, "{findings:?}");
+
+    let covered = with_snat(
+        "{ id = \"snat-1\", source_vswitch_id = \"vsw-a1\" }, { id = \"snat-2\", source_cidr = \"10.0.4.0/22\" }",
+    );
+    assert_eq!(codes(&covered), Vec::<&str>::new());
+    let whole_vpc = with_snat("{ source_cidr = \"10.0.0.0/8\" }");
+    assert_eq!(codes(&whole_vpc), Vec::<&str>::new());
+}
+
+#[test]
+fn an_unknown_snat_table_is_silent_and_an_empty_one_is_not() {
+    assert_eq!(codes(CLEAN), Vec::<&str>::new());
+    let empty = with_snat("");
+    assert_eq!(
+        codes(&empty),
+        vec!["vswitch-without-snat", "vswitch-without-snat"]
+    );
+}
+
+#[test]
+fn an_added_vswitch_without_snat_is_found_at_its_action() {
+    let text = format!(
+        "{}\n[[action]]\nat = \"1d\"\nadd_vswitch = {{ id = \"vsw-new\", zone = \"cn-hangzhou-h\", cidr = \"10.0.8.0/22\" }}\n",
+        with_snat("{ source_cidr = \"10.0.0.0/21\" }")
+    );
+    let found: Vec<Finding> = lint_text(&text, &LintOptions::default())
+        .into_iter()
+        .filter(|f| f.code == "vswitch-without-snat")
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "action[0].add_vswitch");
+    assert!(found[0].message.contains("is added by an action"));
+    assert!(
+        found[0]
+            .fix
+            .contains("--RegionId cn-hangzhou --SnatTableId stb-1 --SourceVSwitchId vsw-new"),
+        "{}",
+        found[0].fix
+    );
+}
+
+#[test]
+fn regions_of_zones() {
+    assert_eq!(region_of("cn-hangzhou-h"), "cn-hangzhou");
+    assert_eq!(region_of("eu-central-1a"), "eu-central-1");
+    assert_eq!(region_of("ap-southeast-1b"), "ap-southeast-1");
+    assert_eq!(region_of("z-a"), "<region>");
+}

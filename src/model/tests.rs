@@ -57,6 +57,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
         auto_runs: None,
         sample_interval_ms: MINUTE_MS,
         vpc_cidrs: Vec::new(),
+        snat: None,
         zones,
         vswitches: specs,
         terway_configs: vec![TerwayConfig {

@@ -145,6 +145,24 @@ pub struct VpcSection {
     /// Secondary blocks.
     #[serde(default)]
     pub secondary_cidrs: Vec<String>,
+    /// The SNAT table new entries go to (`stb-...`).
+    pub snat_table_id: Option<String>,
+    /// The SNAT table's entries; given (even empty) means the table is known.
+    pub snat_entries: Option<Vec<SnatEntryRow>>,
+}
+
+/// One of `[vpc] snat_entries`, as DescribeSnatTableEntries lists it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnatEntryRow {
+    /// `SnatEntryId`.
+    pub id: Option<String>,
+    /// `SourceVSwitchId`.
+    pub source_vswitch_id: Option<String>,
+    /// `SourceCIDR`.
+    pub source_cidr: Option<String>,
+    /// `SnatIp`.
+    pub snat_ip: Option<String>,
 }
 
 /// `[[vswitch]]` and `add_vswitch`.
@@ -621,7 +639,10 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
         "[scenario]",
         &["name", "horizon", "seed", "runs", "sample_interval"],
     ),
-    ("[vpc]", &["secondary_cidrs"]),
+    (
+        "[vpc]",
+        &["secondary_cidrs", "snat_table_id", "snat_entries"],
+    ),
     (
         "[terway]",
         &[

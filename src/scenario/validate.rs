@@ -231,6 +231,7 @@ impl Checker<'_> {
         };
 
         let vpc_cidrs = self.vpc(&raw)?;
+        let snat = self.snat(&raw)?;
         let instance_types = self.instance_types(&raw)?;
         self.actions_alone(&raw.action, horizon_ms)?;
         self.nodepool_zones(&raw.nodepool)?;
@@ -310,6 +311,7 @@ impl Checker<'_> {
             auto_runs,
             sample_interval_ms,
             vpc_cidrs,
+            snat,
             zones,
             vswitches: vswitches.specs,
             terway_configs,

@@ -134,3 +134,48 @@ fn idle_fraction_is_an_option() {
     let bad = planner(&["check", file.to_str().unwrap(), "--idle-fraction", "-1"]);
     assert_eq!(code(&bad), 2);
 }
+
+#[test]
+fn an_added_vswitch_no_snat_entry_covers_is_a_warning() {
+    let scratch = Scratch::new("check-snat");
+    let covered = format!(
+        "{CLEAN}\n[vpc]\nsnat_table_id = \"stb-1\"\nsnat_entries = [\n  {{ id = \"snat-1\", source_cidr = \"10.0.0.0/21\" }},\n]\n\n[[action]]\nat = \"1d\"\nadd_vswitch = {{ id = \"vsw-new\", zone = \"z-a\", cidr = \"10.0.8.0/22\" }}\n\n[[action]]\nat = \"1d 1m\"\nset_terway = {{ vswitches = {{ \"z-a\" = [\"vsw-a1\", \"vsw-a2\", \"vsw-new\"] }} }}\n\n[[action]]\nat = \"1d 2m\"\nrestart_terway = true\n"
+    );
+    let file = scratch.write("added.toml", &covered);
+    let output = planner(&["check", file.to_str().unwrap()]);
+    let out = stdout(&output);
+    assert_eq!(code(&output), 0, "{out}{}", stderr(&output));
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("[vswitch-without-snat]"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].starts_with("warning[vswitch-without-snat]: ")
+            && lines[0].contains("added.toml:40: action[0].add_vswitch: `vsw-new` (10.0.8.0/22) is added by an action")
+            && lines[0].contains("--SnatTableId stb-1 --SourceVSwitchId vsw-new --SnatIp <EIP of the NAT gateway>"),
+        "{out}"
+    );
+    let output = planner(&["check", file.to_str().unwrap(), "--format", "json"]);
+    let found: Vec<serde_json::Value> = json(&output)
+        .into_iter()
+        .filter(|f| f["code"] == "vswitch-without-snat")
+        .collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["key"], "action[0].add_vswitch");
+    assert_eq!(found[0]["line"], 40);
+
+    // Its entry added: quiet. No SNAT table at all: quiet too.
+    let fixed = covered.replace("10.0.0.0/21", "10.0.0.0/20");
+    let file = scratch.write("fixed.toml", &fixed);
+    let output = planner(&["check", file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(json(&output).len(), 0, "{}", stdout(&output));
+    let unknown = covered.replace(
+        "[vpc]\nsnat_table_id = \"stb-1\"\nsnat_entries = [\n  { id = \"snat-1\", source_cidr = \"10.0.0.0/21\" },\n]\n",
+        "",
+    );
+    assert!(!unknown.contains("snat_"));
+    let file = scratch.write("unknown.toml", &unknown);
+    let output = planner(&["check", file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(json(&output).len(), 0, "{}", stdout(&output));
+}

@@ -459,3 +459,149 @@ fn an_incomplete_instance_type_the_catalog_knows_falls_back_with_a_warning() {
         "{err}"
     );
 }
+
+#[test]
+fn snat_entries_cover_vswitches_by_id_and_by_block() {
+    let scratch = Scratch::new("import-snat");
+    let out = scratch.path("snat.toml");
+    let mut args = all_inputs("eni-config.yaml");
+    args.extend(["--snat-entries".to_string(), fixture("snat-entries.json")]);
+    let output = import(&args, &["-o", out.to_str().unwrap()]);
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    assert!(!err.contains("vswitch-without-snat"), "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains(
+            "snat-entries.json (DescribeSnatTableEntries: 3 entries, 1 being deleted left out)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("snat_table_id = \"stb-bp1snattable001\" # the entries' SnatTableId"),
+        "{text}"
+    );
+    // By id (vsw-bp1h0pods0001), and by a /23 holding both /24s of zone i.
+    assert!(
+        text.contains("  # [0]: SnatEntryId, SourceVSwitchId, SourceCIDR, SnatIp, Status Available\n  { id = \"snat-bp1pods00h\", source_vswitch_id = \"vsw-bp1h0pods0001\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("  { id = \"snat-bp1pods00i\", source_cidr = \"10.0.4.0/23\", snat_ip = \"47.98.10.1,47.98.10.2\" },"),
+        "{text}"
+    );
+    assert!(!text.contains("snat-bp1oldmisc"), "being deleted: {text}");
+    let check = planner(&["check", out.to_str().unwrap()]);
+    assert_eq!(code(&check), 0, "{}", stderr(&check));
+    assert!(!stdout(&check).contains("vswitch-without-snat"));
+}
+
+#[test]
+fn a_listed_vswitch_no_snat_entry_covers_is_found_by_import_and_check() {
+    let scratch = Scratch::new("import-snat-missing");
+    let out = scratch.path("snat.toml");
+    let mut args = all_inputs("eni-config.yaml");
+    args.extend([
+        "--snat-entries".to_string(),
+        fixture("snat-entries-zone-i-missing.json"),
+    ]);
+    let output = import(&args, &["-o", out.to_str().unwrap()]);
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    let found: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("warning[vswitch-without-snat]"))
+        .collect();
+    assert_eq!(found.len(), 2, "{err}");
+    assert!(
+        found[0].contains("`vsw-bp1i0pods0001` (10.0.4.0/24) is listed for Terway")
+            && found[0].contains("fix: aliyun vpc CreateSnatEntry --RegionId cn-hangzhou --SnatTableId stb-bp1snattable001 --SourceVSwitchId vsw-bp1i0pods0001 --SnatIp <EIP of the NAT gateway>"),
+        "{err}"
+    );
+    assert!(found[1].contains("vsw-bp1i0pods0002"), "{err}");
+    // The same from `planner check`, in both formats.
+    let check = planner(&["check", out.to_str().unwrap()]);
+    assert_eq!(code(&check), 0, "warnings only: {}", stderr(&check));
+    let text = stdout(&check);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warning[vswitch-without-snat]"))
+        .collect();
+    assert_eq!(lines, found, "{text}");
+    let check = planner(&["check", out.to_str().unwrap(), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
+    let snat: Vec<&serde_json::Value> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "vswitch-without-snat")
+        .collect();
+    assert_eq!(snat.len(), 2, "{json}");
+    assert_eq!(snat[0]["severity"], "warning");
+    assert_eq!(snat[0]["key"], "vswitch[1]");
+    assert!(snat[0]["line"].is_u64(), "{json}");
+    assert!(
+        snat[0]["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("aliyun vpc CreateSnatEntry --RegionId cn-hangzhou"),
+        "{json}"
+    );
+}
+
+#[test]
+fn without_snat_entries_nothing_is_said_about_snat() {
+    let output = import(&all_inputs("eni-config.yaml"), &[]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // (The fixtures' path may hold the word, so look for the key and the code.)
+    assert!(
+        !stderr(&output).contains("without-snat"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stdout(&output).contains("snat_"), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("SNAT"), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("[vpc]"), "{}", stdout(&output));
+}
+
+#[test]
+fn a_wrong_snat_file_is_refused_naming_it() {
+    for (file, expected) in [
+        (
+            "vswitches.json",
+            "is a DescribeVSwitches listing, not SnatTableEntries.SnatTableEntry",
+        ),
+        (
+            "bad/nat-gateways.json",
+            "is a DescribeNatGateways listing, not SnatTableEntries.SnatTableEntry: take a SnatTableIds value from it",
+        ),
+        ("bad/truncated-snat-entries.json", "is truncated"),
+        (
+            "bad/snat-terminal-paste.json",
+            "is a terminal session, not a command's output (line 1 is the command",
+        ),
+    ] {
+        let mut args = all_inputs("eni-config.yaml");
+        args.extend(["--snat-entries".to_string(), fixture(file)]);
+        let output = import(&args, &[]);
+        let err = stderr(&output);
+        assert_eq!(code(&output), 2, "{file}: {err}");
+        assert!(err.contains(file), "{file}: names the file: {err}");
+        assert!(err.contains(expected), "{file}: `{expected}` in {err}");
+        assert!(
+            err.contains(
+                "expected the JSON of `aliyun vpc DescribeSnatTableEntries --SnatTableId stb-"
+            ),
+            "{file}: says what to pass: {err}"
+        );
+        assert!(stdout(&output).is_empty(), "nothing written on failure");
+    }
+    // The SNAT listing passed as the vSwitches says what it is.
+    let output = import(&with("--vswitches", "snat-entries.json"), &[]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("is a DescribeSnatTableEntries listing, not VSwitches.VSwitch"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -9,8 +9,8 @@ use ipnet::Ipv4Net;
 use super::Checker;
 use crate::scenario::file::{ScenarioFile, VSwitchEntry};
 use crate::scenario::{
-    MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, Millis, NodePoolSpec, ScenarioError, VSwitchSpec,
-    usable_addresses,
+    MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, Millis, NodePoolSpec, ScenarioError, SnatEntry,
+    SnatTable, VSwitchSpec, usable_addresses,
 };
 
 const VPC_PREFIXES: RangeInclusive<u8> = 8..=28;
@@ -127,6 +127,64 @@ impl Checker<'_> {
             blocks.push(block);
         }
         Ok(blocks)
+    }
+
+    /// `[vpc] snat_table_id` and `snat_entries`. An entry may name a vSwitch the scenario does
+    /// not have: the table serves the whole VPC, and the cluster is often a part of it.
+    pub(super) fn snat(&self, raw: &ScenarioFile) -> Result<Option<SnatTable>, ScenarioError> {
+        let Some(vpc) = &raw.vpc else {
+            return Ok(None);
+        };
+        if let Some(table) = &vpc.snat_table_id {
+            self.not_empty("vpc.snat_table_id", table, "the SNAT table id")?;
+        }
+        let Some(rows) = &vpc.snat_entries else {
+            if vpc.snat_table_id.is_some() {
+                return Err(self.err(
+                    "vpc.snat_table_id",
+                    "the SNAT table needs its entries: add `snat_entries = [...]` (`[]` when it has none), from `planner import --snat-entries`",
+                ));
+            }
+            return Ok(None);
+        };
+        let mut entries = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let key = format!("vpc.snat_entries[{i}]");
+            for (name, value) in [
+                ("id", &row.id),
+                ("source_vswitch_id", &row.source_vswitch_id),
+                ("snat_ip", &row.snat_ip),
+            ] {
+                if let Some(value) = value {
+                    self.not_empty(&format!("{key}.{name}"), value, name)?;
+                }
+            }
+            let source_cidr = match &row.source_cidr {
+                Some(text) => Some(self.cidr(
+                    &format!("{key}.source_cidr"),
+                    text,
+                    0..=32,
+                    "an SNAT source",
+                )?),
+                None => None,
+            };
+            if row.source_vswitch_id.is_none() && source_cidr.is_none() {
+                return Err(self.err(
+                    &key,
+                    "an SNAT entry needs `source_vswitch_id` or `source_cidr` (SourceVSwitchId, SourceCIDR) to say what it covers",
+                ));
+            }
+            entries.push(SnatEntry {
+                id: row.id.clone(),
+                source_vswitch_id: row.source_vswitch_id.clone(),
+                source_cidr,
+                snat_ip: row.snat_ip.clone(),
+            });
+        }
+        Ok(Some(SnatTable {
+            table_id: vpc.snat_table_id.clone(),
+            entries,
+        }))
     }
 
     /// Ids, zones, blocks and overlaps of every vSwitch, those added by actions included.
