@@ -9,7 +9,7 @@ use super::{Failure, print};
 
 pub fn catalog_command(instance_type: Option<&str>) -> Result<(), Failure> {
     let catalog = catalog::builtin();
-    let types: Vec<&catalog::InstanceType> = match instance_type {
+    let mut types: Vec<&catalog::InstanceType> = match instance_type {
         Some(name) => match catalog.get(name) {
             Some(found) => vec![found],
             // A family name (`ecs.g8i`) lists the family's sizes.
@@ -29,6 +29,16 @@ pub fn catalog_command(instance_type: Option<&str>) -> Result<(), Failure> {
         },
         None => catalog.values().collect(),
     };
+    // By family, then smallest first: `large`, `xlarge`, `2xlarge`, ..., as the family pages
+    // list them (name order would put 12xlarge before 2xlarge).
+    types.sort_by(|a, b| {
+        (catalog::family(&a.name), a.vcpu, a.memory_mib, &a.name).cmp(&(
+            catalog::family(&b.name),
+            b.vcpu,
+            b.memory_mib,
+            &b.name,
+        ))
+    });
     let mut text = String::new();
     let _ = writeln!(
         text,

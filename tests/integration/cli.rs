@@ -167,6 +167,19 @@ fn catalog_shows_pod_capacity_and_warns_below_twelve() {
     let output = planner(&["catalog"]);
     assert!(stdout(&output).lines().count() > 30);
 
+    // A family lists its sizes smallest first, as the family pages do.
+    let output = planner(&["catalog", "ecs.g7"]);
+    assert_eq!(code(&output), 0);
+    let sizes: Vec<String> = stdout(&output)
+        .lines()
+        .filter_map(|l| l.strip_prefix("ecs.g7."))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let position = |size: &str| sizes.iter().position(|s| s == size).expect(size);
+    assert!(position("large") < position("xlarge"), "{sizes:?}");
+    assert!(position("2xlarge") < position("4xlarge"), "{sizes:?}");
+    assert!(position("4xlarge") < position("16xlarge"), "{sizes:?}");
+
     let output = planner(&["catalog", "ecs.g7.4xlarg"]);
     assert_eq!(code(&output), 2);
     assert!(
