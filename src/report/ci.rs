@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Summary, seconds, wait_text};
+use super::{Summary, count_with_interval, seconds, time_with_interval, wait_text};
 use crate::plan::{GateResult, PoolSaving, Recommendation, describe};
 use crate::scenario::human_duration;
 use crate::scenario::{Millis, Scenario};
+use crate::stats::CONFIDENCE;
 
 /// Bumped whenever a field of `summary.json` changes meaning or goes away (new fields do not).
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
@@ -643,6 +644,31 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
                 wait_text(s.ip_wait_without_pool.p99)
             );
         }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "### How sure: {:.0}% intervals over {} runs",
+        CONFIDENCE * 100.0,
+        summary.runs
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| zone | first shortage p10 | p50 | p90 | peak used p90 |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for z in &summary.zones {
+        let [p10, p50, p90] = z.first_shortage_ci;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            z.zone,
+            time_with_interval(z.first_shortage_p10_ms, p10),
+            time_with_interval(z.first_shortage_p50_ms, p50),
+            time_with_interval(z.first_shortage_p90_ms, p90),
+            count_with_interval(z.peak_used_p90, z.peak_used_ci[1])
+        );
     }
     if !plan.charts.is_empty() {
         let _ = writeln!(out);

@@ -363,3 +363,41 @@ fn a_sweep_of_an_auto_runs_scenario_says_how_many_runs_each_point_gets() {
     assert_eq!(code(&chosen), 0, "{}", stderr(&chosen));
     assert!(!stderr(&chosen).contains("max_runs"), "{}", stderr(&chosen));
 }
+
+// summary.md says how sure each zone's figures are, the same intervals as summary.json. With
+// 3 runs a median's interval is unbounded on both sides (B(3, 0.5) puts 12.5% on each end), so
+// it reads `0s .. never`; the p90's lower end is the smallest run.
+#[test]
+fn summary_md_gives_the_intervals() {
+    let scratch = Scratch::new("md-intervals");
+    let out = scratch.path("out");
+    let output = run_to(
+        &root().join("tests/fixtures/never-clears.toml"),
+        &out,
+        &["--runs", "3"],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("### How sure: 95% intervals over 3 runs"),
+        "{md}"
+    );
+    let row = md
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("| z1 |"))
+        .expect("a z1 row in the intervals table");
+    let cells: Vec<&str> = row.split(" | ").collect();
+    assert!(cells[2].ends_with("(95%: 0s .. never)"), "{row}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let p10_s = json["zones"][0]["first_shortage_p10_s"].as_f64().unwrap();
+    let p90_lo_s = json["zones"][0]["first_shortage_p90_ci"]["lo_s"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        p10_s, p90_lo_s,
+        "the p90's lower end is the smallest of 3 runs"
+    );
+    assert!(cells[3].contains("(95%: 1h 11m .. never)"), "{row}");
+}
