@@ -93,31 +93,71 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let elapsed_s = started.elapsed().as_secs_f64();
     let mut summary = report::summarize(&scenario, &runs);
     summary.auto_runs = auto_runs;
+    // Verification re-runs, the pool what-if and the charts depend only on the runs and the
+    // summary, not on each other, so they share the worker threads instead of waiting in turn;
+    // each is deterministic, so the bytes do not depend on the order they finish in.
+    let timed = |work: &mut dyn FnMut()| {
+        let started = std::time::Instant::now();
+        work();
+        started.elapsed().as_secs_f64()
+    };
+    let mut recommendations = plan::recommend(&scenario, &runs);
+    if !recommendations.is_empty() {
+        progress.add(&scenario);
+    }
+    let pools_hold_idle = plan::pools_hold_idle(&scenario);
+    if pools_hold_idle {
+        progress.add(&scenario);
+    }
+    let mut savings = Vec::new();
+    let mut charts = Ok(Vec::new());
+    let ((verification_s, pool_s), charts_s) = progress.pool.install(|| {
+        rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        timed(&mut || {
+                            if !recommendations.is_empty() {
+                                plan::verify(&scenario, &mut recommendations, &progress.callback());
+                            }
+                        })
+                    },
+                    || {
+                        timed(&mut || {
+                            if pools_hold_idle {
+                                savings =
+                                    plan::pool_savings(&scenario, &runs, &progress.callback());
+                            }
+                        })
+                    },
+                )
+            },
+            || timed(&mut || charts = report::png::charts(&scenario, &summary)),
+        )
+    });
+    progress.finish();
     let stats = args.common.stats.then(|| report::ci::Stats {
         events: summary.events,
         wall_s: elapsed_s,
         threads: progress.pool.current_num_threads(),
         peak_memory_bytes: planner::bench::peak_memory_bytes(),
+        phases: vec![
+            report::ci::Phase {
+                name: "verification",
+                wall_s: verification_s,
+            },
+            report::ci::Phase {
+                name: "pool what-if",
+                wall_s: pool_s,
+            },
+            report::ci::Phase {
+                name: "charts",
+                wall_s: charts_s,
+            },
+        ],
     });
-    let mut recommendations = plan::recommend(&scenario, &runs);
-    if !recommendations.is_empty() {
-        progress.add(&scenario);
-        progress
-            .pool
-            .install(|| plan::verify(&scenario, &mut recommendations, &progress.callback()));
-    }
-    let savings = if plan::pools_hold_idle(&scenario) {
-        progress.add(&scenario);
-        progress
-            .pool
-            .install(|| plan::pool_savings(&scenario, &runs, &progress.callback()))
-    } else {
-        Vec::new()
-    };
-    progress.finish();
     let gates = plan::judge(&scenario, &runs, &recommendations);
-    let charts = report::png::charts(&scenario, &summary)
-        .map_err(|e| Failure::input(format!("cannot draw the charts: {e}")))?;
+    let charts = charts.map_err(|e| Failure::input(format!("cannot draw the charts: {e}")))?;
     let chart_names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
     let plan = report::ci::Plan {
         recommendations: &recommendations,

@@ -42,6 +42,18 @@ pub struct Stats {
     pub threads: usize,
     /// Peak resident memory of the process, where the system tells.
     pub peak_memory_bytes: Option<u64>,
+    /// Wall seconds of each phase after the seeded runs (verification re-runs, the pool
+    /// what-if, charts), which run at once on the worker threads.
+    pub phases: Vec<Phase>,
+}
+
+/// One phase of a `planner run` and its wall time.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    /// `verification`, `pool what-if` or `charts`.
+    pub name: &'static str,
+    /// Wall seconds (0 when the phase had nothing to do).
+    pub wall_s: f64,
 }
 
 impl Stats {
@@ -50,13 +62,22 @@ impl Stats {
         let memory = self.peak_memory_bytes.map_or("unknown".to_string(), |b| {
             format!("{:.0} MiB", b as f64 / 1048576.0)
         });
-        format!(
+        let mut line = format!(
             "stats: {} events in {:.2} s on {} threads: {:.2} M events/s; peak memory {memory}",
             self.events,
             self.wall_s,
             self.threads,
             self.events as f64 / self.wall_s.max(1e-9) / 1e6
-        )
+        );
+        if !self.phases.is_empty() {
+            let phases: Vec<String> = self
+                .phases
+                .iter()
+                .map(|p| format!("{} {:.2} s", p.name, p.wall_s))
+                .collect();
+            let _ = write!(line, "; then at once: {}", phases.join(", "));
+        }
+        line
     }
 }
 
