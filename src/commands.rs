@@ -35,8 +35,8 @@ pub struct CommonArgs {
     /// No progress bar and no summary table.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Print events, events per second and peak memory (also written to summary.json; these
-    /// figures depend on the machine).
+    /// Print events, events per second, peak memory and the time of each phase after the runs
+    /// (also written to summary.json; these figures depend on the machine).
     #[arg(long)]
     pub stats: bool,
 }

@@ -401,3 +401,53 @@ fn summary_md_gives_the_intervals() {
     );
     assert!(cells[3].contains("(95%: 1h 11m .. never)"), "{row}");
 }
+
+// --stats says where the time went; the figures depend on the machine, so they appear only when
+// asked for and change no other byte.
+#[test]
+fn stats_give_the_phases_and_change_nothing_else() {
+    let scratch = Scratch::new("stats");
+    let burst = scenario("burst.toml");
+    let with = scratch.path("with");
+    let without = scratch.path("without");
+    let output = run_to(&burst, &with, &["--runs", "2", "--stats"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let err = stderr(&output);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("stats: "))
+        .unwrap_or_else(|| panic!("a stats line in {err}"));
+    assert!(
+        line.contains("then at once: verification ")
+            && line.contains(", pool what-if ")
+            && line.contains(", charts "),
+        "{line}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(with.join("summary.json")).unwrap()).unwrap();
+    let phases: Vec<&str> = json["stats"]["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["verification", "pool what-if", "charts"]);
+
+    let output = run_to(&burst, &without, &["--runs", "2"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(!stderr(&output).contains("stats: "));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(without.join("summary.json")).unwrap())
+            .unwrap();
+    assert!(
+        json.get("stats").is_none(),
+        "no machine figures unless asked"
+    );
+    for csv in ["zones.csv", "vswitches.csv", "recommendations.csv"] {
+        assert_eq!(
+            std::fs::read(with.join(csv)).unwrap(),
+            std::fs::read(without.join(csv)).unwrap(),
+            "{csv}"
+        );
+    }
+}
