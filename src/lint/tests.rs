@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::rules::{is_region_of, region_of};
 use super::*;
 use crate::scenario;
 
