@@ -193,11 +193,22 @@ impl Progress {
         settings: planner::scenario::AutoRuns,
         checked: bool,
     ) -> Result<(Vec<planner::model::RunResult>, planner::sweep::AutoOutcome), Failure> {
-        self.pool
+        self.bar.set_message(format!(
+            "{}: runs until sure (at most {})",
+            scenario.name, settings.max_runs
+        ));
+        let result = self
+            .pool
             .install(|| {
                 planner::sweep::run_until_sure(scenario, settings, checked, &self.callback())
             })
-            .map_err(|violation| self.violated(violation))
+            .map_err(|violation| self.violated(violation))?;
+        // The bar was sized for max_runs; what follows (verification, the pool what-if) is
+        // added to the runs actually made, so it does not jump.
+        self.bar.set_length(self.bar.position().max(1));
+        self.bar
+            .set_message(format!("{}: {} runs", scenario.name, result.1.runs));
+        Ok(result)
     }
 
     fn violated(&self, violation: planner::model::InvariantViolation) -> Failure {
