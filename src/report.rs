@@ -387,6 +387,18 @@ pub fn auto_runs_line(auto: &crate::sweep::AutoOutcome) -> String {
     )
 }
 
+impl ZoneRow {
+    /// The first shortage's p10, p50 and p90, each with its interval, for people.
+    pub fn first_shortage_with_intervals(&self) -> [String; 3] {
+        let [p10, p50, p90] = self.first_shortage_ci;
+        [
+            time_with_interval(self.first_shortage_p10_ms, p10),
+            time_with_interval(self.first_shortage_p50_ms, p50),
+            time_with_interval(self.first_shortage_p90_ms, p90),
+        ]
+    }
+}
+
 /// A time percentile with its interval, for people: `9d 1h (95%: 8d 20h .. 9d 5h)`.
 pub fn time_with_interval(value: Option<Millis>, ci: TimeInterval) -> String {
     let when = |t: Option<Millis>| t.map_or_else(|| "never".to_string(), human_duration);
@@ -593,14 +605,11 @@ pub fn summary_table(summary: &Summary) -> String {
         summary.runs
     );
     for zone in &summary.zones {
-        let [p10, p50, p90] = zone.first_shortage_ci;
+        let [p10, p50, p90] = zone.first_shortage_with_intervals();
         let _ = writeln!(
             out,
-            "  {}: first shortage p10 {}, p50 {}, p90 {}",
-            zone.zone,
-            time_with_interval(zone.first_shortage_p10_ms, p10),
-            time_with_interval(zone.first_shortage_p50_ms, p50),
-            time_with_interval(zone.first_shortage_p90_ms, p90)
+            "  {}: first shortage p10 {p10}, p50 {p50}, p90 {p90}",
+            zone.zone
         );
         let _ = writeln!(
             out,

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Summary, count_with_interval, seconds, time_with_interval, wait_text};
+use super::{Summary, count_with_interval, seconds, wait_text};
 use crate::plan::{GateResult, PoolSaving, Recommendation, describe};
 use crate::scenario::human_duration;
 use crate::scenario::{Millis, Scenario};
@@ -680,14 +680,11 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
     );
     let _ = writeln!(out, "|---|---|---|---|---|");
     for z in &summary.zones {
-        let [p10, p50, p90] = z.first_shortage_ci;
+        let [p10, p50, p90] = z.first_shortage_with_intervals();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {p10} | {p50} | {p90} | {} |",
             z.zone,
-            time_with_interval(z.first_shortage_p10_ms, p10),
-            time_with_interval(z.first_shortage_p50_ms, p50),
-            time_with_interval(z.first_shortage_p90_ms, p90),
             count_with_interval(z.peak_used_p90, z.peak_used_ci[1])
         );
     }
