@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::engine::queue::EventQueue;
 use crate::engine::{self, LoopCounts, Simulation, rng};
-use crate::scenario::{ActionKind, Millis, Scenario};
+use crate::scenario::{ActionKind, Millis, Scenario, TerwayConfig};
 
 pub use invariants::{CheckCounts, InvariantViolation};
 pub use metrics::{
@@ -32,6 +32,7 @@ pub use metrics::{
 use cluster::{Node, Pool};
 use metrics::Metrics;
 use terway::VSwitch;
+use terway::centralized::Controller;
 use workload::{Pod, WorkloadState};
 
 /// Index of a node in the world's node table; slots are reused after a node is removed, so events
@@ -115,6 +116,14 @@ pub enum Event {
     TopUpTimeout(NodeRef, u32),
     /// A StatefulSet pod's held address is released by Terway's GC (reservation serial).
     StickyExpire(NodeRef, u32),
+    /// The centralized controller's pass over a node (the node's pass token).
+    IpamPass(NodeRef, u32),
+    /// The pass's ECS call returns.
+    IpamCallDone(NodeRef),
+    /// A new ENI's attach completes (slot).
+    IpamAttachDone(NodeRef, u8),
+    /// The daemon writes deleted pods to `NodeRuntime` (node generation).
+    NodeRuntimeSync(NodeRef, u32),
     /// A node empty since then (its count of times emptied) may be removed.
     NodeEmptyCheck(NodeRef, u32),
     /// The cluster autoscaler looks at unschedulable pods.
@@ -132,10 +141,15 @@ pub struct World<'s> {
     rng_timers: ChaCha8Rng,
     /// Index into `scenario.terway_configs` of what `eni-config` says now.
     current_config: usize,
+    /// Every `scenario.terway_configs` entry with each node pool's own settings merged over it:
+    /// entry `config x pools + pool` is what that pool's nodes read under that config.
+    configs: Vec<TerwayConfig>,
     vswitches: Vec<VSwitch>,
-    /// Per Terway config and zone, the vSwitches listed for the zone in `eni-config` (empty
-    /// when none are): resolved once, since the daemon looks them up on every ENI create.
+    /// Per entry of `configs` and zone, the vSwitches listed for the zone (empty when none
+    /// are): resolved once, since Terway looks them up on every ENI create.
     listed_vswitches: Vec<Vec<Vec<usize>>>,
+    /// Centralized IPAM's cluster-wide state.
+    controller: Controller,
     pools: Vec<Pool>,
     nodes: Vec<Node>,
     free_nodes: Vec<NodeId>,
@@ -180,6 +194,26 @@ impl<'s> World<'s> {
     /// Builds the world at time 0: initial nodes Ready, workloads about to create their pods.
     pub fn new(scenario: &'s Scenario, run_index: u32) -> Self {
         let vswitches = scenario.vswitches.iter().map(VSwitch::new).collect();
+        let configs: Vec<TerwayConfig> = scenario
+            .terway_configs
+            .iter()
+            .flat_map(|config| {
+                scenario
+                    .nodepools
+                    .iter()
+                    .map(move |pool| pool.terway.applied_to(config))
+            })
+            .collect();
+        let listed_vswitches = configs
+            .iter()
+            .map(|config| {
+                scenario
+                    .zones
+                    .iter()
+                    .map(|zone| config.vswitches.get(zone).cloned().unwrap_or_default())
+                    .collect()
+            })
+            .collect();
         let mut world = World {
             scenario,
             queue: EventQueue::new(),
@@ -187,18 +221,10 @@ impl<'s> World<'s> {
             rng_terway: stream(scenario, run_index, Concern::Terway),
             rng_timers: stream(scenario, run_index, Concern::Timers),
             current_config: 0,
+            configs,
             vswitches,
-            listed_vswitches: scenario
-                .terway_configs
-                .iter()
-                .map(|config| {
-                    scenario
-                        .zones
-                        .iter()
-                        .map(|zone| config.vswitches.get(zone).cloned().unwrap_or_default())
-                        .collect()
-                })
-                .collect(),
+            listed_vswitches,
+            controller: Controller::new(scenario.vswitches.len()),
             pools: Vec::new(),
             nodes: Vec::new(),
             free_nodes: Vec::new(),
@@ -256,6 +282,11 @@ impl<'s> World<'s> {
         Ok((self.finish(counts), checker.counts))
     }
 
+    /// Which entry of `configs` a node of `pool` reads under the current `eni-config`.
+    fn config_index(&self, pool: usize) -> usize {
+        self.current_config * self.scenario.nodepools.len() + pool
+    }
+
     /// Current simulated time.
     fn now(&self) -> Millis {
         self.queue.now_ms()
@@ -273,6 +304,10 @@ impl<'s> World<'s> {
             | Event::PoolSync(node, _)
             | Event::TopUpTimeout(node, _)
             | Event::StickyExpire(node, _)
+            | Event::IpamPass(node, _)
+            | Event::IpamCallDone(node)
+            | Event::IpamAttachDone(node, _)
+            | Event::NodeRuntimeSync(node, _)
             | Event::NodeEmptyCheck(node, _) => {
                 engine::prefetch(self.nodes.as_ptr().wrapping_add(node.id.0 as usize));
             }
@@ -314,6 +349,10 @@ impl<'s> World<'s> {
             Event::PoolSync(node, generation) => self.pool_sync(node, generation),
             Event::TopUpTimeout(node, generation) => self.top_up_timeout(node, generation),
             Event::StickyExpire(node, serial) => self.sticky_expire(node, serial),
+            Event::IpamPass(node, token) => self.ipam_pass(node, token),
+            Event::IpamCallDone(node) => self.ipam_call_done(node),
+            Event::IpamAttachDone(node, slot) => self.ipam_attach_done(node, slot as usize),
+            Event::NodeRuntimeSync(node, _) => self.node_runtime_sync(node),
             Event::NodeEmptyCheck(node, since) => self.node_empty_check(node, since),
             Event::AutoscalerTick => self.autoscaler_tick(),
             Event::SchedulerPass => self.scheduler_pass(),

@@ -235,6 +235,86 @@ pub struct TerwayConfig {
     pub ip_pool_sync_period_ms: Millis,
     /// Idle reclaim; `None` when `idle_ip_reclaim_after` is unset (Terway's default: off).
     pub idle_ip_reclaim: Option<IdleReclaim>,
+    /// `ipam_type`: who allocates pod addresses. Fixed on a node when it joins.
+    pub ipam: IpamType,
+}
+
+/// `ipam_type`: which of Terway's allocators serves the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpamType {
+    /// `""` (Terway's code default): the daemon on each node calls ECS itself.
+    Daemon,
+    /// `"crd"` (the Helm chart's and new ACK clusters' default since 2025): the controller in
+    /// `terway-controlplane` allocates for every node through the Node custom resource.
+    Centralized,
+}
+
+impl IpamType {
+    /// The value `eni_conf` spells it with.
+    pub fn key(self) -> &'static str {
+        match self {
+            IpamType::Daemon => "",
+            IpamType::Centralized => "crd",
+        }
+    }
+}
+
+/// A node pool's own Terway settings (the ConfigMap its nodes name with the `terway-config`
+/// label), merged over `eni-config` for that pool's nodes: a given key wins.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TerwayOverride {
+    /// `vswitches`, replacing the whole map when given.
+    pub vswitches: Option<BTreeMap<String, Vec<usize>>>,
+    /// `vswitch_selection_policy`.
+    pub vswitch_selection: Option<VSwitchSelection>,
+    /// `eni_selection_policy`.
+    pub eni_selection: Option<EniSelection>,
+    /// `max_pool_size`.
+    pub max_pool_size: Option<u32>,
+    /// `min_pool_size`.
+    pub min_pool_size: Option<u32>,
+    /// `min_eni`.
+    pub min_eni: Option<u32>,
+    /// `max_eni`.
+    pub max_eni: Option<u32>,
+    /// `ip_pool_sync_period`.
+    pub ip_pool_sync_period_ms: Option<Millis>,
+    /// The `idle_ip_reclaim_*` keys, as one setting when any is given.
+    pub idle_ip_reclaim: Option<Option<IdleReclaim>>,
+    /// `ipam_type`.
+    pub ipam: Option<IpamType>,
+}
+
+impl TerwayOverride {
+    /// Whether the pool sets nothing of its own.
+    pub fn is_empty(&self) -> bool {
+        *self == TerwayOverride::default()
+    }
+
+    /// `config` with this pool's keys put over it.
+    pub fn applied_to(&self, config: &TerwayConfig) -> TerwayConfig {
+        let mut merged = config.clone();
+        if let Some(vswitches) = &self.vswitches {
+            merged.vswitches = vswitches.clone();
+        }
+        macro_rules! take {
+            ($($field:ident),*) => {$(if let Some(value) = self.$field {
+                merged.$field = value;
+            })*};
+        }
+        take!(
+            vswitch_selection,
+            eni_selection,
+            max_pool_size,
+            min_pool_size,
+            min_eni,
+            max_eni,
+            ip_pool_sync_period_ms,
+            idle_ip_reclaim,
+            ipam
+        );
+        merged
+    }
 }
 
 /// `vswitch_selection_policy` as Terway interprets it.
@@ -306,6 +386,9 @@ pub struct NodePoolSpec {
     pub boot_time_ms: Millis,
     /// Pod limit per node; 0 means the Terway capacity of the instance type.
     pub max_pods: u32,
+    /// The pool's own Terway settings (`terway = { ... }`), merged over `[terway]` and every
+    /// `set_terway` for its nodes.
+    pub terway: TerwayOverride,
 }
 
 /// A workload: what creates pods.

@@ -6,9 +6,10 @@
 //! default topology spreading and `LeastAllocated` scoring.
 
 use super::least_loaded::{LeastLoaded, PodSize, Room};
+use super::terway::centralized::NodeController;
 use super::terway::{Daemon, PoolUsage, Slot, StickyAddress};
 use super::{Event, NodeId, NodeRef, PodId, World};
-use crate::scenario::{MINUTE_MS, Millis, SECOND_MS};
+use crate::scenario::{IpamType, MINUTE_MS, Millis, SECOND_MS};
 
 /// The autoscaler removes a node that has been empty this long.
 const SCALE_DOWN_EMPTY_MS: Millis = 10 * MINUTE_MS;
@@ -63,6 +64,10 @@ pub(super) struct Node {
     pub memory_used: u64,
     pub sticky: Vec<StickyAddress>,
     pub sticky_serial: u32,
+    /// Who allocates the node's addresses, fixed when it joins (`ipam_type`).
+    pub ipam: IpamType,
+    /// The centralized controller's record of the node (unused by the daemon's allocator).
+    pub controller: NodeController,
 }
 
 impl Node {
@@ -182,6 +187,8 @@ impl<'s> World<'s> {
             Some(id) => (id, self.nodes[id.0 as usize].generation + 1),
             None => (NodeId(self.nodes.len() as u32), 0),
         };
+        let config = self.config_index(pool);
+        let ipam = self.configs[config].ipam;
         let node = Node {
             generation,
             state: NodeState::Booting,
@@ -201,7 +208,7 @@ impl<'s> World<'s> {
             usage: PoolUsage::default(),
             slots: vec![Slot::new(); instance.secondary_enis() as usize],
             daemon: Daemon {
-                config: self.current_config,
+                config,
                 cache: vec![None; self.vswitches.len()],
                 capacity: 0,
                 max_enis: 0,
@@ -215,6 +222,8 @@ impl<'s> World<'s> {
             },
             sticky: Vec::new(),
             sticky_serial: 0,
+            ipam,
+            controller: NodeController::default(),
         };
         if id.0 as usize == self.nodes.len() {
             self.nodes.push(node);

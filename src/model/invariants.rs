@@ -36,11 +36,12 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
-use super::cluster::NodeState;
+use super::cluster::{Node, NodeState};
+use super::terway::centralized::NO_SLOT;
 use super::terway::{Op, PoolUsage, SlotStatus, Worker};
 use super::workload::PodState;
-use super::{Event, NodeId, RunResult, World};
-use crate::scenario::Millis;
+use super::{Event, NodeId, PodId, RunResult, World};
+use crate::scenario::{IpamType, Millis};
 
 /// In sampled mode, a check costs about one unit per pod entry and per ENI slot, and runs once
 /// the events since the last check reach this many per unit: a unit of checking costs about a
@@ -278,6 +279,60 @@ impl<'s> World<'s> {
         Ok(())
     }
 
+    /// Centralized IPAM on one node: one allocating call per pass, no create while an ENI
+    /// attaches, no call on a vSwitch the cluster has blocked, and a pass always to come.
+    fn check_controller_node(&self, node: &Node, name: &dyn fmt::Display) -> Result<(), String> {
+        let c = &node.controller;
+        let mut pass_calls = 0;
+        let mut attaching = 0;
+        for (index, slot) in node.slots.iter().enumerate() {
+            match slot.op {
+                Some(Op::Assign { .. } | Op::AssignRefused | Op::CreateRefused { .. }) => {
+                    pass_calls += 1;
+                    ensure!(
+                        c.call.is_some_and(|call| call.slot as usize == index),
+                        "{name}: slot {index} has call {:?} outside the pass's call {:?}",
+                        slot.op,
+                        c.call
+                    );
+                }
+                Some(Op::Create { .. }) => attaching += 1,
+                Some(Op::CreateBackoff { .. } | Op::CreateNoVSwitch) => {
+                    return Err(format!(
+                        "{name}: slot {index} has the daemon's call {:?} under centralized IPAM",
+                        slot.op
+                    ));
+                }
+                Some(Op::DeleteEni) | None => {}
+            }
+            ensure!(
+                slot.queue.is_empty(),
+                "{name}: slot {index} queues requests under centralized IPAM"
+            );
+        }
+        ensure!(
+            pass_calls <= 1 && attaching <= 1,
+            "{name}: {pass_calls} allocating calls out and {attaching} ENIs creating at once"
+        );
+        if let Some(call) = c.call {
+            if let Some((from, until)) = self.controller.blocks[call.vswitch] {
+                ensure!(
+                    // A call made in the same millisecond as the block may have come first.
+                    !(from < call.started_ms && call.started_ms < until),
+                    "{name}: called ECS at {} ms on vSwitch {}, blocked cluster-wide from {from} to {until} ms",
+                    call.started_ms,
+                    self.scenario.vswitches[call.vswitch].id
+                );
+            }
+        } else if node.is_ready() {
+            ensure!(
+                c.next_pass_ms.is_some(),
+                "{name}: no controller pass is queued"
+            );
+        }
+        Ok(())
+    }
+
     /// Recounts the whole state and compares it with the counts the handlers keep. Iterates
     /// every node, slot and pod: for checking only, never on the hot path.
     pub fn check_invariants(&self) -> Result<(), String> {
@@ -299,6 +354,7 @@ impl<'s> World<'s> {
             slots += node.slots.len();
         }
         let mut slot_held = vec![0u32; slots];
+        let mut node_unbound = vec![0u32; self.nodes.len()];
         let mut slot_primary = vec![0u32; slots];
         let mut zone_pods = vec![vec![0u32; zones]; self.workloads.len()];
         let mut zone_pending = vec![0u32; zones];
@@ -343,6 +399,35 @@ impl<'s> World<'s> {
             if pod.pending_ip {
                 zone_pending[node.zone] += 1;
                 pending += 1;
+            }
+            let centralized = node.ipam == IpamType::Centralized;
+            let bound_waiting = centralized
+                && matches!(pod.state, PodState::Attaching | PodState::Backoff)
+                && pod.slot != NO_SLOT;
+            if centralized && matches!(pod.state, PodState::Attaching | PodState::Backoff) {
+                node_unbound[node_index] += u32::from(pod.slot == NO_SLOT);
+                let listed = node
+                    .controller
+                    .unbound
+                    .contains(&(pod.seq, PodId(index as u32)));
+                ensure!(
+                    listed == (pod.slot == NO_SLOT),
+                    "{}: on slot {} of node {node_index}; in the controller's waiting list: {listed}",
+                    name(),
+                    pod.slot
+                );
+            }
+            if bound_waiting {
+                let slot = pod.slot as usize;
+                ensure!(
+                    node.slots
+                        .get(slot)
+                        .is_some_and(|s| s.status == SlotStatus::InUse),
+                    "{}: bound by the controller to slot {slot} of node {node_index}, which is not in use",
+                    name()
+                );
+                slot_held[slot_base[node_index] + slot] += 1;
+                slot_primary[slot_base[node_index] + slot] += u32::from(pod.holds_primary);
             }
             if matches!(pod.state, PodState::Running | PodState::Terminating) {
                 ensure!(
@@ -489,6 +574,31 @@ impl<'s> World<'s> {
                 daemon.min_pool,
                 daemon.max_pool
             );
+            if node.ipam == IpamType::Centralized {
+                self.check_controller_node(node, &name)?;
+                ensure!(
+                    node.controller.unbound.len() == node_unbound[node_index] as usize,
+                    "{name}: the controller lists {} pods waiting for an address; {} do",
+                    node.controller.unbound.len(),
+                    node_unbound[node_index]
+                );
+                let released = node
+                    .controller
+                    .released_unreported
+                    .iter()
+                    .chain(&node.controller.released_reported);
+                for &(slot, holds_primary) in released {
+                    let slot = slot as usize;
+                    ensure!(
+                        node.slots
+                            .get(slot)
+                            .is_some_and(|s| s.status == SlotStatus::InUse),
+                        "{name}: a released address waits on slot {slot}, which is not in use"
+                    );
+                    slot_held[slot_base[node_index] + slot] += 1;
+                    slot_primary[slot_base[node_index] + slot] += u32::from(holds_primary);
+                }
+            }
             // StatefulSet addresses Terway holds on this node.
             let mut held_names = BTreeSet::new();
             for held in &node.sticky {

@@ -12,8 +12,11 @@ use rand::seq::SliceRandom;
 use super::metrics::ShortageCause;
 use super::workload::{CniFailure, PodState};
 use super::{Event, NodeId, NodeRef, PodId, PodRef, World};
-use crate::scenario::{EniSelection, MINUTE_MS, Millis, SECOND_MS, VSwitchSelection, VSwitchSpec};
+use crate::scenario::{
+    EniSelection, IpamType, MINUTE_MS, Millis, SECOND_MS, VSwitchSelection, VSwitchSpec,
+};
 
+pub(super) mod centralized;
 mod pool;
 
 /// A slot's worker sleeps this long so that requests can gather into one API call.
@@ -259,7 +262,7 @@ pub(super) struct Daemon {
     pub min_pool: u32,
     /// Addresses the enabled slots could hold (`ipv4_per_eni` each).
     pub capacity: u32,
-    /// Index into `scenario.terway_configs` read at start-up.
+    /// Index into the world's `configs` read at start-up.
     pub config: usize,
     /// Top-up requests still queued, and the `TopUpTimeout` token.
     pub top_up_outstanding: u32,
@@ -362,12 +365,14 @@ impl<'s> World<'s> {
     /// Starts (or restarts) the node's daemon: reads the current `eni-config`, keeps attached
     /// ENIs, forgets caches, inhibits, rate limits and queues; the pool loop runs at once.
     pub(super) fn daemon_start(&mut self, id: NodeId) {
-        let config_index = self.current_config;
-        let config = &self.scenario.terway_configs[config_index];
+        let config_index = self.config_index(self.nodes[id.0 as usize].pool);
+        let config = &self.configs[config_index];
         let now = self.now();
         let node = &mut self.nodes[id.0 as usize];
         let secondary = node.slots.len() as u32;
-        let max_enis = if config.max_eni > 0 && config.max_eni < secondary {
+        let centralized = node.ipam == IpamType::Centralized;
+        // The controller ignores `max_eni` (the Node resource's flavor is every secondary slot).
+        let max_enis = if config.max_eni > 0 && config.max_eni < secondary && !centralized {
             config.max_eni
         } else {
             secondary
@@ -418,6 +423,10 @@ impl<'s> World<'s> {
         daemon.top_up_token += 1;
         daemon.last_modified_ms = now;
         daemon.next_reclaim_ms = None;
+        if centralized {
+            self.controller_node_start(id);
+            return;
+        }
         let token = daemon.sync_token;
         let node_ref = self.node_ref(id);
         self.queue.schedule(now, Event::PoolSync(node_ref, token));
@@ -431,6 +440,9 @@ impl<'s> World<'s> {
                 continue;
             }
             let id = NodeId(index as u32);
+            if self.nodes[index].ipam == IpamType::Centralized {
+                self.controller_daemon_restart(id);
+            }
             for slot in 0..self.nodes[index].slots.len() {
                 let queue = std::mem::take(&mut self.nodes[index].slots[slot].queue);
                 for request in queue {
@@ -457,6 +469,10 @@ impl<'s> World<'s> {
             }
             (p.node, p.generation)
         };
+        if self.nodes[node.0 as usize].ipam == IpamType::Centralized {
+            self.controller_cni_add(pod);
+            return;
+        }
         if let Some((slot, holds_primary)) = self.take_sticky_address(pod) {
             self.pod_got_address(pod, slot, holds_primary);
             return;
@@ -501,9 +517,11 @@ impl<'s> World<'s> {
             return;
         }
         let (node, slot) = (p.node, p.slot as usize);
-        self.nodes[node.0 as usize].slots[slot]
-            .queue
-            .retain(|request| request.pod != Some(pod));
+        if self.nodes[node.0 as usize].ipam == IpamType::Daemon {
+            self.nodes[node.0 as usize].slots[slot]
+                .queue
+                .retain(|request| request.pod != Some(pod));
+        }
         self.cni_failed(id, CniFailure::NoAddress(None));
     }
 
@@ -513,7 +531,7 @@ impl<'s> World<'s> {
     fn allocate(&mut self, node: NodeId, request: Request) -> Placement {
         let now = self.now();
         let n = &self.nodes[node.0 as usize];
-        let config = &self.scenario.terway_configs[n.daemon.config];
+        let config = &self.configs[n.daemon.config];
         let highest_first = config.eni_selection == EniSelection::MostIps;
         let cap = n.ipv4_per_eni;
         // (rank, slot, whether it hands over an idle address)
@@ -561,7 +579,7 @@ impl<'s> World<'s> {
     /// `for_disposal` reverses it, as `syncPool` does. Ties go to the lower slot index.
     fn slot_order(&self, node: NodeId, for_disposal: bool) -> SlotOrder {
         let n = &self.nodes[node.0 as usize];
-        let config = &self.scenario.terway_configs[n.daemon.config];
+        let config = &self.configs[n.daemon.config];
         let highest_first = (config.eni_selection == EniSelection::MostIps) != for_disposal;
         let mut ranks = [0u32; 64];
         let len = n.slots.len();
@@ -1007,7 +1025,7 @@ impl<'s> World<'s> {
     fn pick_vswitch(&mut self, node: NodeId) -> Option<usize> {
         let now = self.now();
         let n = &self.nodes[node.0 as usize];
-        let config = &self.scenario.terway_configs[n.daemon.config];
+        let config = &self.configs[n.daemon.config];
         let primary = n.primary_vswitch;
         let candidates = listed_or_eth0(&self.listed_vswitches[n.daemon.config][n.zone], &primary);
         let ordered = config.vswitch_selection == VSwitchSelection::Ordered;

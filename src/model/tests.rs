@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::*;
 use crate::catalog::{self, InstanceType};
 use crate::scenario::{
-    Action, Amount, CloudTimings, Curve, EniSelection, HOUR_MS, MINUTE_MS, NodePoolSpec,
+    Action, Amount, CloudTimings, Curve, EniSelection, HOUR_MS, IpamType, MINUTE_MS, NodePoolSpec,
     PodManagement, Replicated, SECOND_MS, TerwayConfig, VSwitchSelection, VSwitchSpec,
     WorkloadKind, WorkloadSpec,
 };
@@ -70,6 +70,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
             max_eni: 0,
             ip_pool_sync_period_ms: 120 * SECOND_MS,
             idle_ip_reclaim: None,
+            ipam: IpamType::Daemon,
         }],
         cloud: CloudTimings {
             create_eni_ms: 3 * SECOND_MS,
@@ -113,6 +114,7 @@ fn add_pool(s: &mut Scenario, name: &str, instance_type: &str, node_vswitch: &st
         max_nodes: nodes,
         boot_time_ms: 2 * MINUTE_MS,
         max_pods: 0,
+        terway: Default::default(),
     });
 }
 
@@ -662,3 +664,5 @@ fn hot_fields_stay_in_one_cache_line() {
     assert!(offset_of!(Slot, inhibit_until_ms) + size_of::<Millis>() <= 64);
     assert!(offset_of!(Slot, queue) + size_of::<std::collections::VecDeque<()>>() <= 64);
 }
+
+mod centralized;

@@ -9,7 +9,8 @@ use rand::RngExt;
 use super::metrics::ShortageCause;
 use super::{Event, NodeId, PodId, PodRef, World};
 use crate::scenario::{
-    Amount, DAY_MS, JobDuration, Millis, PodManagement, Replicated, SECOND_MS, WorkloadKind,
+    Amount, DAY_MS, IpamType, JobDuration, Millis, PodManagement, Replicated, SECOND_MS,
+    WorkloadKind,
 };
 
 /// The CNI plugin gives up on ADD after 120 s.
@@ -726,7 +727,10 @@ impl<'s> World<'s> {
             self.metrics.record_censored_wait(zone, waited);
         }
         let kind = &self.scenario.workloads[workload].kind;
+        let centralized = state != PodState::Unscheduled
+            && self.nodes[node.0 as usize].ipam == IpamType::Centralized;
         match state {
+            _ if centralized => self.controller_remove_pod(pod),
             PodState::Unscheduled => {}
             PodState::Attaching => {
                 // Its request, if still queued, waits on the slot it names.

@@ -207,6 +207,8 @@ pub struct TerwayEntry {
     pub idle_ip_reclaim_batch_size: Option<i64>,
     /// Jitter on the reclaim period.
     pub idle_ip_reclaim_jitter_factor: Option<f64>,
+    /// `""` (the daemon allocates) or `crd` (centralized IPAM).
+    pub ipam_type: Option<String>,
 }
 
 /// `[cloud]`.
@@ -247,6 +249,8 @@ pub struct NodePoolEntry {
     pub boot_time: Option<Duration>,
     /// Pod limit per node.
     pub max_pods: Option<i64>,
+    /// The pool's own Terway settings, merged over `[terway]`.
+    pub terway: Option<TerwayEntry>,
 }
 
 /// `[instance_type."NAME"]`.

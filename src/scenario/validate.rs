@@ -675,6 +675,7 @@ scale_nodepool = { name = "workers", max_nodes = 80 }
                 max_nodes: 40,
                 boot_time_ms: 120_000,
                 max_pods: 0,
+                terway: Default::default(),
             }]
         );
 

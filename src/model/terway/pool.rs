@@ -57,7 +57,7 @@ impl World<'_> {
     }
 
     fn schedule_pool_sync(&mut self, node: NodeId) {
-        let config = &self.scenario.terway_configs[self.nodes[node.0 as usize].daemon.config];
+        let config = &self.configs[self.nodes[node.0 as usize].daemon.config];
         let period = config.ip_pool_sync_period_ms;
         let delay = period + self.rng_timers.random_range(0..period.max(1));
         let node_ref = self.node_ref(node);
@@ -98,10 +98,10 @@ impl World<'_> {
 
     /// `calculateToDel`'s idle reclaim: once the pool has been untouched for `after`, take up to
     /// `batch` more of the idle addresses down to `min_pool_size`, once per jittered interval.
-    fn idle_reclaim(&mut self, node: NodeId, idle: u32) -> u32 {
+    pub(super) fn idle_reclaim(&mut self, node: NodeId, idle: u32) -> u32 {
         let now = self.now();
         let n = &self.nodes[node.0 as usize];
-        let config = &self.scenario.terway_configs[n.daemon.config];
+        let config = &self.configs[n.daemon.config];
         let Some(reclaim) = config.idle_ip_reclaim else {
             return 0;
         };
@@ -194,7 +194,7 @@ impl World<'_> {
 
     /// The dispose worker: `UnassignPrivateIpAddresses` in batches of at most 10 (no per-slot
     /// rate limit on this path).
-    fn kick_unassign(&mut self, node: NodeId, slot_index: usize) {
+    pub(super) fn kick_unassign(&mut self, node: NodeId, slot_index: usize) {
         let node_ref = self.node_ref(node);
         let unassign_ms = self.scenario.cloud.unassign_ips_ms;
         let slot = &mut self.nodes[node.0 as usize].slots[slot_index];

@@ -97,7 +97,18 @@ impl Checker<'_> {
                 ActionKind::AddVSwitch(index)
             } else if let Some(patch) = &entry.set_terway {
                 let set_prefix = format!("{prefix}.set_terway");
+                let ipam_before = terway.resolved().ipam;
                 self.apply_terway(&set_prefix, patch, &mut terway, vswitches, zones)?;
+                let ipam_after = terway.resolved().ipam;
+                if ipam_after != ipam_before {
+                    self.warn(
+                        format!("{set_prefix}.ipam_type"),
+                        format!(
+                            "ipam_type `{}` applies to nodes that join afterwards; Terway never changes the allocator of a running node (its Node resource keeps the mode it was created with)",
+                            ipam_after.key()
+                        ),
+                    );
+                }
                 if let Some(size) = patch.max_pool_size {
                     let size = u32::try_from(size).unwrap_or(u32::MAX);
                     self.pool_capacity_warnings(

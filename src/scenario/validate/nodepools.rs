@@ -9,7 +9,8 @@ use super::network::VSwitches;
 use crate::catalog::{self, ACK_MIN_POD_CAPACITY};
 use crate::scenario::file::{NodePoolEntry, ScenarioFile, key_segment};
 use crate::scenario::{
-    InstanceType, MINUTE_MS, Millis, NodePoolSpec, ScenarioError, TerwayConfig, format_duration,
+    InstanceType, MINUTE_MS, Millis, NodePoolSpec, ScenarioError, TerwayConfig, TerwayOverride,
+    format_duration,
 };
 
 /// The most nodes a pool may have, at the start or after a `scale_nodepool`.
@@ -263,7 +264,14 @@ impl Checker<'_> {
                 Some(max) => self.int(&format!("{prefix}.max_pods"), max, 0..=MAX_PODS)?,
                 None => 0,
             };
+            let terway_override = match &pool.terway {
+                Some(patch) => {
+                    self.terway_override(&format!("{prefix}.terway"), patch, vswitches, zones)?
+                }
+                None => TerwayOverride::default(),
+            };
             specs.push(NodePoolSpec {
+                terway: terway_override,
                 name: pool.name.clone(),
                 instance_type: pool.instance_type.clone(),
                 zones: zone_indices,

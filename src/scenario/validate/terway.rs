@@ -7,8 +7,8 @@ use super::Checker;
 use super::network::VSwitches;
 use crate::scenario::file::{TerwayEntry, key_segment, nearest};
 use crate::scenario::{
-    EniSelection, IdleReclaim, InstanceType, MINUTE_MS, Millis, NodePoolSpec, SECOND_MS,
-    ScenarioError, TerwayConfig, VSwitchSelection,
+    EniSelection, IdleReclaim, InstanceType, IpamType, MINUTE_MS, Millis, NodePoolSpec, SECOND_MS,
+    ScenarioError, TerwayConfig, TerwayOverride, VSwitchSelection,
 };
 
 /// Terway's and ACK's defaults for `[terway]`.
@@ -46,6 +46,7 @@ impl TerwayState {
                 max_eni: 0,
                 ip_pool_sync_period_ms: DEFAULT_IP_POOL_SYNC_PERIOD_MS,
                 idle_ip_reclaim: None,
+                ipam: IpamType::Daemon,
             },
             reclaim_after_ms: None,
             reclaim_interval_ms: DEFAULT_RECLAIM_INTERVAL_MS,
@@ -67,6 +68,43 @@ impl TerwayState {
 }
 
 impl Checker<'_> {
+    /// A node pool's `terway = { ... }`: checked as `[terway]` is, keeping only the keys given.
+    pub(super) fn terway_override(
+        &mut self,
+        prefix: &str,
+        patch: &TerwayEntry,
+        vswitches: &VSwitches,
+        zones: &[String],
+    ) -> Result<TerwayOverride, ScenarioError> {
+        let mut state = TerwayState::new();
+        self.apply_terway(prefix, patch, &mut state, vswitches, zones)?;
+        let config = state.resolved();
+        let reclaim_given = patch.idle_ip_reclaim_after.is_some()
+            || patch.idle_ip_reclaim_interval.is_some()
+            || patch.idle_ip_reclaim_batch_size.is_some()
+            || patch.idle_ip_reclaim_jitter_factor.is_some();
+        Ok(TerwayOverride {
+            vswitches: patch.vswitches.as_ref().map(|_| config.vswitches.clone()),
+            vswitch_selection: patch
+                .vswitch_selection_policy
+                .as_ref()
+                .map(|_| config.vswitch_selection),
+            eni_selection: patch
+                .eni_selection_policy
+                .as_ref()
+                .map(|_| config.eni_selection),
+            max_pool_size: patch.max_pool_size.map(|_| config.max_pool_size),
+            min_pool_size: patch.min_pool_size.map(|_| config.min_pool_size),
+            min_eni: patch.min_eni.map(|_| config.min_eni),
+            max_eni: patch.max_eni.map(|_| config.max_eni),
+            ip_pool_sync_period_ms: patch
+                .ip_pool_sync_period
+                .map(|_| config.ip_pool_sync_period_ms),
+            idle_ip_reclaim: reclaim_given.then_some(config.idle_ip_reclaim),
+            ipam: patch.ipam_type.as_ref().map(|_| config.ipam),
+        })
+    }
+
     /// Merges a `[terway]` table or a `set_terway` patch over `state`: every given key replaces
     /// the one before (a given `vswitches` replaces the whole map).
     pub(super) fn apply_terway(
@@ -182,6 +220,23 @@ impl Checker<'_> {
         if let Some(jitter) = patch.idle_ip_reclaim_jitter_factor {
             state.reclaim_jitter_factor =
                 self.number(&key("idle_ip_reclaim_jitter_factor"), jitter, 0.0..=10.0)?;
+        }
+        if let Some(ipam_type) = &patch.ipam_type {
+            state.config.ipam = match ipam_type.as_str() {
+                "" => IpamType::Daemon,
+                "crd" => IpamType::Centralized,
+                other => {
+                    let near = nearest(other, ["crd"])
+                        .map(|near| format!(", did you mean `{near}`?"))
+                        .unwrap_or_default();
+                    return Err(self.err(
+                        key("ipam_type"),
+                        format!(
+                            "unknown ipam_type `{other}`{near} (Terway knows `\"\"`, the daemon on each node allocates, and `crd`, centralized IPAM)"
+                        ),
+                    ));
+                }
+            };
         }
         let (min, max) = (state.config.min_pool_size, state.config.max_pool_size);
         if (patch.min_pool_size.is_some() || patch.max_pool_size.is_some()) && min > max {
