@@ -77,7 +77,7 @@ pub const LINTS: &[Lint] = &[
         code: "eni-conf-unmodelled",
         severity: Severity::Warning,
         stage: "import",
-        summary: "an eni_conf setting the model does not simulate (ipam_type crd, eRDMA, dual stack, prefixes, eni_cap_ratio)",
+        summary: "an eni_conf setting the model does not simulate (an unknown ipam_type, eRDMA, dual stack, prefixes, eni_cap_ratio)",
     },
     Lint {
         code: "import-vswitch-missing",

@@ -20,6 +20,10 @@ pub struct BenchArgs {
     /// Pod-count factors to measure cost against (e.g. 1,2,4).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub scale: Vec<u32>,
+    /// The allocator to measure (`ipam_type`: "" for the daemon, `crd` for centralized IPAM;
+    /// default: the scenario's).
+    #[arg(long, value_name = "TYPE")]
+    pub ipam_type: Option<String>,
     /// Times the single run and the hold loops are repeated; the best of each counts.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
@@ -34,7 +38,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Failure> {
         quiet: true,
         stats: false,
     };
-    let overrides: Vec<Override> = args
+    let mut overrides: Vec<Override> = args
         .horizon
         .iter()
         .map(|h| Override {
@@ -42,6 +46,12 @@ pub fn bench(args: BenchArgs) -> Result<(), Failure> {
             value: h.clone(),
         })
         .collect();
+    if let Some(ipam_type) = &args.ipam_type {
+        overrides.push(Override {
+            key: "terway.ipam_type".into(),
+            value: ipam_type.clone(),
+        });
+    }
     let scenario = load(&args.scenario, &overrides, &common)?;
     for &factor in &args.scale {
         if factor == 0 || factor > 64 {

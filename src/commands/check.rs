@@ -67,6 +67,7 @@ pub fn check_command(args: CheckArgs) -> Result<(), Failure> {
                     if warnings == 1 { "" } else { "s" }
                 );
             }
+            let _ = writeln!(text, "{}", allocator_note(&scenario));
             print(text)?;
         }
     }
@@ -78,4 +79,28 @@ pub fn check_command(args: CheckArgs) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// Which allocator the scenario simulates, since the answer differs by mode and new ACK clusters
+/// run another one than Terway's code default.
+fn allocator_note(scenario: &scenario::Scenario) -> String {
+    use scenario::IpamType;
+    let global = scenario.terway_configs[0].ipam;
+    let pools: Vec<&str> = scenario
+        .nodepools
+        .iter()
+        .filter(|pool| pool.terway.ipam.is_some_and(|ipam| ipam != global))
+        .map(|pool| pool.name.as_str())
+        .collect();
+    let mut note = match global {
+        IpamType::Centralized => "allocator: ipam_type = \"crd\", centralized IPAM in terway-controlplane (what new ACK clusters run)".to_string(),
+        IpamType::Daemon => "allocator: ipam_type = \"\", the Terway daemon on each node (Terway's code default); new ACK clusters run \"crd\" (centralized IPAM): set [terway] ipam_type = \"crd\" if yours does (`kubectl -n kube-system get cm eni-config -o jsonpath='{.data.eni_conf}'` shows it)".to_string(),
+    };
+    if !pools.is_empty() {
+        note.push_str(&format!(
+            "; node pools with the other allocator: {}",
+            pools.join(", ")
+        ));
+    }
+    note
 }

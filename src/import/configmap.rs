@@ -359,6 +359,8 @@ pub struct EniConf {
     pub idle_ip_reclaim_batch_size: Option<i64>,
     /// `idle_ip_reclaim_jitter_factor`.
     pub idle_ip_reclaim_jitter_factor: Option<f64>,
+    /// `ipam_type` as written: `crd` is centralized IPAM, anything else the daemon's.
+    pub ipam_type: Option<String>,
     /// `custom_stateful_workload_kinds`, lower-cased: owner kinds whose pods keep their
     /// address like StatefulSet pods.
     pub stateful_kinds: Vec<String>,
@@ -582,11 +584,15 @@ pub fn parse_eni_conf(
             Finding::new("eni-conf-unmodelled", "data.eni_conf", what, fix).in_file(input.path),
         );
     };
-    if ipam_type.as_deref() == Some("crd") {
-        unmodelled(
-            "ipam_type is `crd` (centralized IPAM in terway-controlplane); the scenario models the daemon-local IPAM, whose address economics are the same but whose timings differ".to_string(),
-            "read the results as an approximation for centralized IPAM",
-        );
+    match ipam_type.as_deref() {
+        None | Some("") => {}
+        Some("crd") => conf.ipam_type = Some("crd".to_string()),
+        Some(other) => unmodelled(
+            format!(
+                "ipam_type `{other}` is neither `crd` nor empty; Terway runs the daemon's allocator (as for empty), and so does the scenario"
+            ),
+            "set ipam_type to \"crd\" (centralized IPAM) or remove it",
+        ),
     }
     if ip_stack.as_deref() == Some("dual") {
         unmodelled(

@@ -32,6 +32,20 @@ impl Builder<'_, '_> {
                 "defaulted: not in eni_conf; Terway's default is random".to_string(),
             ),
         };
+        match conf.ipam_type.as_deref() {
+            Some("crd") => kv(
+                out,
+                "ipam_type",
+                &q("crd"),
+                "eni_conf: centralized IPAM, terway-controlplane allocates for every node",
+            )?,
+            _ => kv(
+                out,
+                "ipam_type",
+                &q(""),
+                "eni_conf has none: the daemon on each node allocates (Terway's code default; new ACK clusters run \"crd\")",
+            )?,
+        }
         kv(out, "vswitch_selection_policy", &q(&policy), &comment)?;
         let (policy, comment) = match &conf.eni_selection_policy {
             Some(p) => (p.clone(), given.to_string()),

@@ -347,7 +347,7 @@ fn eni_conf_quirks_are_read_as_terway_would_not() {
         )
         .replace(
             "\"version\": \"1\",",
-            "\"version\": \"1\", \"ipam_type\": \"crd\",",
+            "\"version\": \"1\", \"ipam_type\": \"crd2\",",
         )
         .replace(", # most free addresses first", ",");
     let imported = run(
@@ -370,6 +370,31 @@ fn eni_conf_quirks_are_read_as_terway_would_not() {
         unparsable.message.contains("max_pool_size"),
         "{}",
         unparsable.message
+    );
+}
+
+#[test]
+fn ipam_type_crd_imports_as_centralized_ipam() {
+    let cm = CM_YAML.replace(
+        "\"version\": \"1\",",
+        "\"version\": \"1\", \"ipam_type\": \"crd\",",
+    );
+    let imported = run(
+        &Sources {
+            eni_config: input("cm.yaml", &cm),
+            ..full()
+        },
+        Growth::None,
+    );
+    assert_eq!(
+        imported.scenario.terway_configs[0].ipam,
+        crate::scenario::IpamType::Centralized
+    );
+    assert!(!codes(&imported).contains(&"eni-conf-unmodelled"));
+    let plain = run(&full(), Growth::None);
+    assert_eq!(
+        plain.scenario.terway_configs[0].ipam,
+        crate::scenario::IpamType::Daemon
     );
 }
 

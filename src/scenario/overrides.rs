@@ -29,7 +29,7 @@ impl Override {
             .split_once('=')
             .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
         let (key, value) = (key.trim(), value.trim());
-        if key.is_empty() || value.is_empty() {
+        if key.is_empty() || (value.is_empty() && !may_be_empty(key)) {
             return Err(format!("`{text}` is not KEY=VALUE"));
         }
         Ok(Override {
@@ -58,7 +58,7 @@ impl Override {
             }
         }
         values.push(raw[start..].trim().to_string());
-        if values.iter().any(String::is_empty) {
+        if values.iter().any(String::is_empty) && !may_be_empty(&first.key) {
             return Err(format!("`{text}` has an empty value"));
         }
         Ok(values
@@ -69,6 +69,12 @@ impl Override {
             })
             .collect())
     }
+}
+
+/// Keys whose empty value means something: `ipam_type = ""` is Terway's daemon allocator, so
+/// `--set terway.ipam_type=,crd` compares the two.
+fn may_be_empty(key: &str) -> bool {
+    key.rsplit('.').next() == Some("ipam_type")
 }
 
 /// Reads the scenario with `overrides` applied in order. Errors in the file itself come first

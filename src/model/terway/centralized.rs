@@ -380,12 +380,10 @@ impl World<'_> {
         Some(available)
     }
 
-    /// `addIP` and `allocateFromOptions`: the demand, then one call on the first option that
-    /// can take part of it.
-    fn add_ip(&mut self, node: NodeId) -> AddIp {
+    /// `addIP`'s demand, less what attaching ENIs will bring: (remaining, attaching).
+    fn controller_demand(&self, node: NodeId) -> (u32, u32) {
         let n = &self.nodes[node.0 as usize];
         let config = &self.configs[n.daemon.config];
-        let cap = n.ipv4_per_eni;
         let pods = n.controller.unbound.len() as u32;
         let idle: u32 = n
             .slots
@@ -406,10 +404,18 @@ impl World<'_> {
                 _ => None,
             })
             .sum();
-        let remaining = demand.saturating_sub(attaching);
+        (demand.saturating_sub(attaching), attaching)
+    }
+
+    /// `addIP` and `allocateFromOptions`: the demand, then one call on the first option that
+    /// can take part of it.
+    fn add_ip(&mut self, node: NodeId) -> AddIp {
+        let (remaining, attaching) = self.controller_demand(node);
         if remaining == 0 {
             return AddIp::Nothing;
         }
+        let n = &self.nodes[node.0 as usize];
+        let cap = n.ipv4_per_eni;
         // Existing ENIs, most addresses first; ties are Go map order.
         let mut existing: Vec<(u32, usize)> = n
             .slots
@@ -681,7 +687,7 @@ impl World<'_> {
     /// no vSwitch the node can draw on has an address (whether or not a call was made), else a
     /// failure of Terway's own making when a call failed.
     fn account_waiting(&mut self, node: NodeId, failure: Option<ShortageCause>) {
-        let reachable = self.reachable_free(node);
+        let reachable = self.controller_reachable_free(node);
         if reachable > 0 && failure.is_none() {
             return;
         }
@@ -705,6 +711,43 @@ impl World<'_> {
             self.metrics
                 .waiters_failed(zone, now, cause, reachable, counted);
         }
+    }
+
+    /// Free addresses in the vSwitches the controller could still draw on for this node: that
+    /// of each ENI with room and, with an empty slot, of the listed vSwitches in its zone, but
+    /// only where the vSwitch holds at least what the controller's all-or-nothing call would
+    /// ask for there now. (The demand counts each waiting pod twice, so a vSwitch with fewer
+    /// addresses left than the call cannot serve them: they wait as if it were empty.)
+    fn controller_reachable_free(&self, node: NodeId) -> u32 {
+        let (remaining, _) = self.controller_demand(node);
+        let n = &self.nodes[node.0 as usize];
+        let cap = n.ipv4_per_eni;
+        let mut drawable: Vec<usize> = Vec::new();
+        let mut consider = |vswitch: usize, asked: u32| {
+            let v = &self.vswitches[vswitch];
+            if v.exists
+                && v.zone == n.zone
+                && v.free() >= asked.max(1)
+                && !drawable.contains(&vswitch)
+            {
+                drawable.push(vswitch);
+            }
+        };
+        for slot in &n.slots {
+            if slot.status == SlotStatus::InUse && slot.ips < cap {
+                consider(slot.vswitch, (cap - slot.ips).min(remaining).min(BATCH_MAX));
+            }
+        }
+        if n.slots.iter().any(|slot| slot.status == SlotStatus::Init) {
+            let listed = listed_or_eth0(
+                &self.listed_vswitches[n.daemon.config][n.zone],
+                &n.primary_vswitch,
+            );
+            for &vswitch in listed {
+                consider(vswitch, cap.min(remaining).min(BATCH_MAX));
+            }
+        }
+        drawable.iter().map(|&v| self.vswitches[v].free()).sum()
     }
 
     /// `handleStatus`: addresses marked for deletion are unassigned, at most 10 per ENI per
