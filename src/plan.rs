@@ -348,6 +348,7 @@ pub fn apply(scenario: &Scenario, recommendations: &[Recommendation]) -> Scenari
             let at = rec.expand_by_ms;
             let vswitch = s.vswitches.len();
             s.vswitches.push(VSwitchSpec {
+                cidr_reservations: Vec::new(),
                 id: format!("vsw-planned-{}-{}", rec.zone_name, copy + 1),
                 zone: rec.zone,
                 cidr,

@@ -141,6 +141,8 @@ pub struct VSwitchSpec {
     pub used_by_others: u32,
     /// `None` for `[[vswitch]]`; the action time for vSwitches created by `add_vswitch`.
     pub created_at_ms: Option<Millis>,
+    /// Reserved CIDR blocks: the VPC gives their addresses only to /28 IP prefixes.
+    pub cidr_reservations: Vec<Ipv4Net>,
 }
 
 impl VSwitchSpec {
@@ -149,9 +151,25 @@ impl VSwitchSpec {
         usable_addresses(self.cidr.prefix_len())
     }
 
-    /// Addresses the cluster can take: the block's usable addresses less `used_by_others`.
+    /// Addresses the cluster can take one by one: the block's usable addresses less the
+    /// reserved blocks and `used_by_others`.
     pub fn usable_ips(&self) -> u32 {
-        self.block_usable().saturating_sub(self.used_by_others)
+        self.block_usable()
+            .saturating_sub(self.reserved_addresses())
+            .saturating_sub(self.used_by_others)
+    }
+
+    /// Addresses in the reserved CIDR blocks.
+    pub fn reserved_addresses(&self) -> u32 {
+        self.cidr_reservations
+            .iter()
+            .map(|block| 1u32 << (32 - block.prefix_len()))
+            .sum()
+    }
+
+    /// Aligned /28 IP prefixes the reserved blocks hold.
+    pub fn reserved_prefixes(&self) -> u32 {
+        self.reserved_addresses() / PREFIX_ADDRESSES
     }
 }
 
@@ -237,7 +255,14 @@ pub struct TerwayConfig {
     pub idle_ip_reclaim: Option<IdleReclaim>,
     /// `ipam_type`: who allocates pod addresses. Fixed on a node when it joins.
     pub ipam: IpamType,
+    /// `enable_ip_prefix` (with `ipam_type = "crd"`): nodes take /28 prefixes when they join.
+    pub enable_ip_prefix: bool,
+    /// `ipv4_prefix_count`: the prefixes a node in prefix mode holds.
+    pub ipv4_prefix_count: u32,
 }
+
+/// Addresses in one IPv4 prefix (a /28); the daemon hands out all 16.
+pub const PREFIX_ADDRESSES: u32 = 16;
 
 /// `ipam_type`: which of Terway's allocators serves the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,6 +308,10 @@ pub struct TerwayOverride {
     pub idle_ip_reclaim: Option<Option<IdleReclaim>>,
     /// `ipam_type`.
     pub ipam: Option<IpamType>,
+    /// `enable_ip_prefix`.
+    pub enable_ip_prefix: Option<bool>,
+    /// `ipv4_prefix_count`.
+    pub ipv4_prefix_count: Option<u32>,
 }
 
 impl TerwayOverride {
@@ -311,7 +340,9 @@ impl TerwayOverride {
             max_eni,
             ip_pool_sync_period_ms,
             idle_ip_reclaim,
-            ipam
+            ipam,
+            enable_ip_prefix,
+            ipv4_prefix_count
         );
         merged
     }

@@ -371,6 +371,7 @@ fn snat_entries_cover_by_vswitch_id_or_by_a_block_that_holds_it() {
         cidr: cidr.parse().unwrap(),
         used_by_others: 0,
         created_at_ms: None,
+        cidr_reservations: Vec::new(),
     };
     let entry = |id: Option<&str>, cidr: Option<&str>| crate::scenario::SnatEntry {
         id: None,

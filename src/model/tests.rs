@@ -29,6 +29,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
             cidr: cidr.parse().expect("cidr"),
             used_by_others,
             created_at_ms: None,
+            cidr_reservations: Vec::new(),
         })
         .collect();
     let index = |id: &str| specs.iter().position(|v| v.id == id).expect("vswitch");
@@ -71,6 +72,8 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
             ip_pool_sync_period_ms: 120 * SECOND_MS,
             idle_ip_reclaim: None,
             ipam: IpamType::Daemon,
+            enable_ip_prefix: false,
+            ipv4_prefix_count: 0,
         }],
         cloud: CloudTimings {
             create_eni_ms: 3 * SECOND_MS,

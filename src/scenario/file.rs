@@ -177,6 +177,8 @@ pub struct VSwitchEntry {
     pub cidr: String,
     /// Addresses held outside the cluster.
     pub used_by_others: Option<i64>,
+    /// Reserved CIDR blocks (`ListVSwitchCidrReservations`): only IP prefixes come from them.
+    pub cidr_reservations: Option<Vec<String>>,
 }
 
 /// `[terway]` and `set_terway`: every key optional, so the same shape serves as a patch.
@@ -209,6 +211,10 @@ pub struct TerwayEntry {
     pub idle_ip_reclaim_jitter_factor: Option<f64>,
     /// `""` (the daemon allocates) or `crd` (centralized IPAM).
     pub ipam_type: Option<String>,
+    /// IP prefix mode (Terway v1.17.1+, with `crd`).
+    pub enable_ip_prefix: Option<bool>,
+    /// /28 prefixes per node in prefix mode.
+    pub ipv4_prefix_count: Option<i64>,
 }
 
 /// `[cloud]`.

@@ -15,6 +15,8 @@ use crate::scenario::{
 
 const VPC_PREFIXES: RangeInclusive<u8> = 8..=28;
 const VSWITCH_PREFIXES: RangeInclusive<u8> = MIN_VSWITCH_PREFIX..=MAX_VSWITCH_PREFIX;
+/// `CreateVSwitchCidrReservation`: at most this many IPv4 reservations per vSwitch.
+const MAX_RESERVATIONS: usize = 10;
 
 /// A vSwitch as written, with where it was written.
 pub(super) struct VSwitchSource<'a> {
@@ -264,6 +266,7 @@ impl Checker<'_> {
             };
             let zone = zone_index(&entry.zone)
                 .ok_or_else(|| self.err(format!("{}.zone", source.key), "unknown zone"))?;
+            let cidr_reservations = self.cidr_reservations(&source.key, entry, cidr)?;
             vswitches
                 .by_id
                 .insert(entry.id.as_str(), vswitches.specs.len());
@@ -275,9 +278,70 @@ impl Checker<'_> {
                 cidr,
                 used_by_others,
                 created_at_ms: source.created_at_ms,
+                cidr_reservations,
             });
         }
         Ok(vswitches)
+    }
+
+    /// A vSwitch's reserved CIDR blocks, as the VPC accepts them (`CreateVSwitchCidrReservation`):
+    /// at most 10, each inside the vSwitch, none overlapping another, none holding the vSwitch's
+    /// first address or its last three.
+    fn cidr_reservations(
+        &self,
+        key: &str,
+        entry: &VSwitchEntry,
+        vswitch: Ipv4Net,
+    ) -> Result<Vec<Ipv4Net>, ScenarioError> {
+        let Some(texts) = &entry.cidr_reservations else {
+            return Ok(Vec::new());
+        };
+        let list_key = format!("{key}.cidr_reservations");
+        if texts.len() > MAX_RESERVATIONS {
+            return Err(self.err(
+                format!("{list_key}[{MAX_RESERVATIONS}]"),
+                format!(
+                    "{} reserved blocks; a vSwitch holds at most {MAX_RESERVATIONS} IPv4 reservations",
+                    texts.len()
+                ),
+            ));
+        }
+        let first = u32::from(vswitch.network());
+        let last = u32::from(vswitch.broadcast());
+        let mut blocks: Vec<Ipv4Net> = Vec::with_capacity(texts.len());
+        for (i, text) in texts.iter().enumerate() {
+            let block_key = format!("{list_key}[{i}]");
+            let block = self.cidr(&block_key, text, 8..=28, "a reserved block of /28 prefixes")?;
+            if !vswitch.contains(&block) {
+                return Err(self.err(
+                    block_key,
+                    format!("`{block}` is not inside the vSwitch's block `{vswitch}`"),
+                ));
+            }
+            let (start, end) = (u32::from(block.network()), u32::from(block.broadcast()));
+            if start == first || end + 3 > last {
+                return Err(self.err(
+                    block_key,
+                    format!(
+                        "`{block}` holds the vSwitch's first address or one of its last three, which the VPC keeps for itself (first {}, last three from {})",
+                        vswitch.network(),
+                        std::net::Ipv4Addr::from(last - 2)
+                    ),
+                ));
+            }
+            if let Some((j, other)) = blocks
+                .iter()
+                .enumerate()
+                .find(|(_, other)| other.contains(&block) || block.contains(*other))
+            {
+                return Err(self.err(
+                    block_key,
+                    format!("`{block}` overlaps `{other}` ({list_key}[{j}])"),
+                ));
+            }
+            blocks.push(block);
+        }
+        Ok(blocks)
     }
 
     pub(super) fn idle_zone_warnings(

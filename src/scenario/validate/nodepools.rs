@@ -9,8 +9,8 @@ use super::network::VSwitches;
 use crate::catalog::{self, ACK_MIN_POD_CAPACITY};
 use crate::scenario::file::{NodePoolEntry, ScenarioFile, key_segment};
 use crate::scenario::{
-    InstanceType, MINUTE_MS, Millis, NodePoolSpec, ScenarioError, TerwayConfig, TerwayOverride,
-    format_duration,
+    InstanceType, IpamType, MINUTE_MS, Millis, NodePoolSpec, PREFIX_ADDRESSES, ScenarioError,
+    TerwayConfig, TerwayOverride, format_duration,
 };
 
 /// The most nodes a pool may have, at the start or after a `scale_nodepool`.
@@ -270,6 +270,7 @@ impl Checker<'_> {
                 }
                 None => TerwayOverride::default(),
             };
+            self.prefix_mode(&prefix, &terway_override, terway, instance_type, max_pods)?;
             specs.push(NodePoolSpec {
                 terway: terway_override,
                 name: pool.name.clone(),
@@ -284,6 +285,65 @@ impl Checker<'_> {
             });
         }
         Ok(specs)
+    }
+
+    /// IP prefix mode for a pool's nodes: only under centralized IPAM, with a prefix count the
+    /// instance type can hold.
+    fn prefix_mode(
+        &mut self,
+        prefix: &str,
+        own: &TerwayOverride,
+        global: &TerwayConfig,
+        instance_type: &InstanceType,
+        max_pods: u32,
+    ) -> Result<(), ScenarioError> {
+        let config = own.applied_to(global);
+        if !config.enable_ip_prefix {
+            return Ok(());
+        }
+        let key = |field: &str, given: bool| {
+            if given {
+                format!("{prefix}.terway.{field}")
+            } else {
+                format!("terway.{field}")
+            }
+        };
+        if config.ipam != IpamType::Centralized {
+            return Err(self.err(
+                key("enable_ip_prefix", own.enable_ip_prefix.is_some()),
+                "IP prefix mode works only with centralized IPAM: set ipam_type = \"crd\" (Terway v1.17.1+)",
+            ));
+        }
+        let count_key = key("ipv4_prefix_count", own.ipv4_prefix_count.is_some());
+        let ceiling = instance_type.secondary_enis() * instance_type.ipv4_per_eni.saturating_sub(1);
+        if config.ipv4_prefix_count == 0 || config.ipv4_prefix_count > ceiling {
+            return Err(self.err(
+                count_key,
+                format!(
+                    "ipv4_prefix_count {} is out of range: a `{}` node holds 1 to {ceiling} prefixes ({} secondary ENIs x {} per ENI less its primary)",
+                    config.ipv4_prefix_count,
+                    instance_type.name,
+                    instance_type.secondary_enis(),
+                    instance_type.ipv4_per_eni.saturating_sub(1)
+                ),
+            ));
+        }
+        let addresses = config.ipv4_prefix_count * PREFIX_ADDRESSES;
+        let pods = if max_pods == 0 {
+            instance_type.pod_capacity()
+        } else {
+            max_pods
+        };
+        if pods > addresses {
+            self.warn(
+                count_key,
+                format!(
+                    "{} prefixes give a node {addresses} pod addresses but it may run {pods} pods; the rest wait and time out (set max_pods to {addresses} or fewer)",
+                    config.ipv4_prefix_count
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// A node count of a pool (`nodes`, `min_nodes`, `max_nodes`) under `prefix`, when given.

@@ -19,6 +19,9 @@ const DEFAULT_RECLAIM_BATCH_SIZE: u32 = 5;
 const DEFAULT_RECLAIM_JITTER: f64 = 0.1;
 /// Secondary ENIs an ECS instance can have at most; `min_eni`/`max_eni` beyond are typos.
 const MAX_ENIS: i64 = 64;
+/// The most prefixes a node can hold: 63 secondary ENIs x 49 (a type's IPv4 per ENI less the
+/// primary); the pool's instance type bounds it further.
+const MAX_PREFIXES: i64 = 63 * 49;
 /// The most addresses `min_pool_size`, `max_pool_size` and a reclaim batch may name.
 const MAX_POOL: i64 = 10_000;
 
@@ -47,6 +50,8 @@ impl TerwayState {
                 ip_pool_sync_period_ms: DEFAULT_IP_POOL_SYNC_PERIOD_MS,
                 idle_ip_reclaim: None,
                 ipam: IpamType::Daemon,
+                enable_ip_prefix: false,
+                ipv4_prefix_count: 0,
             },
             reclaim_after_ms: None,
             reclaim_interval_ms: DEFAULT_RECLAIM_INTERVAL_MS,
@@ -102,6 +107,8 @@ impl Checker<'_> {
                 .map(|_| config.ip_pool_sync_period_ms),
             idle_ip_reclaim: reclaim_given.then_some(config.idle_ip_reclaim),
             ipam: patch.ipam_type.as_ref().map(|_| config.ipam),
+            enable_ip_prefix: patch.enable_ip_prefix,
+            ipv4_prefix_count: patch.ipv4_prefix_count.map(|_| config.ipv4_prefix_count),
         })
     }
 
@@ -237,6 +244,13 @@ impl Checker<'_> {
                     ));
                 }
             };
+        }
+        if let Some(enable) = patch.enable_ip_prefix {
+            state.config.enable_ip_prefix = enable;
+        }
+        if let Some(count) = patch.ipv4_prefix_count {
+            state.config.ipv4_prefix_count =
+                self.int(&key("ipv4_prefix_count"), count, 0..=MAX_PREFIXES)?;
         }
         let (min, max) = (state.config.min_pool_size, state.config.max_pool_size);
         if (patch.min_pool_size.is_some() || patch.max_pool_size.is_some()) && min > max {
