@@ -249,10 +249,9 @@ pub fn unseal(bytes: &[u8]) -> Result<&[u8], PartialError> {
         return Err(PartialError::Format(version.to_string()));
     }
     let bad_header = || PartialError::Corrupt("the checksum line is damaged".into());
-    let (second, body) = split_line(rest).ok_or(PartialError::Truncated {
-        have: 0,
-        want: usize::MAX,
-    })?;
+    let (second, body) = split_line(rest).ok_or(PartialError::Corrupt(
+        "truncated: the file ends inside its header".into(),
+    ))?;
     let second = std::str::from_utf8(second).map_err(|_| bad_header())?;
     let mut words = second.split(' ');
     let (Some("sha256"), Some(hex), Some(len), None) =

@@ -169,7 +169,7 @@ fn follow_up_shard(
     scenario: Scenario,
     source: Source,
 ) -> Result<(), Failure> {
-    let files: Vec<File> = read_all(&args.follow_ups_of)?
+    let mut files: Vec<File> = read_all(&args.follow_ups_of)?
         .into_iter()
         // Follow-up partials of an earlier attempt may share the folder: they are this
         // stage's output, not its input.
@@ -187,7 +187,7 @@ fn follow_up_shard(
         ));
     }
     check_versions(&files)?;
-    let runs = complete(&files, Kind::Runs)?;
+    let runs = complete(&mut files, Kind::Runs)?;
     let (first_path, first) = &files[0];
     same_as_scenario(first_path, first, &args.scenario, &scenario)?;
     check_shapes(first_path, &scenario, &runs)?;
@@ -404,50 +404,54 @@ fn check_versions(files: &[File]) -> Result<(), Failure> {
 }
 
 /// Checks that `files` (all of `kind`) are every shard of one set, once each, and returns
-/// their results in task order. Sorts `files` by shard, so `files[0]` is shard 1.
-fn complete(files: &[File], kind: Kind) -> Result<Vec<RunResult>, Failure> {
+/// their results in task order, moved out of the partials (a merge holds every run once, as an
+/// unsharded run does).
+fn complete(files: &mut [File], kind: Kind) -> Result<Vec<RunResult>, Failure> {
     let what = kind.describe();
     let mut order: Vec<&File> = files.iter().collect();
     order.sort_by_key(|(path, p)| (p.shard.k, path.clone()));
     let (first_path, first) = order[0];
-    let differs = |path: &Path, what_differs: String| {
+    let differs = |path: &Path, mine: String, theirs: String| {
         Err(Failure::input(format!(
-            "{}: {what_differs}, but {} {}: they are not shards of one run and cannot be merged",
+            "{}: {mine}, but {}: {theirs}; these are not shards of one run (the same scenario file, flags and planner), so they cannot be merged",
             path.display(),
             first_path.display(),
-            "says otherwise"
         )))
     };
     for &(path, p) in &order[1..] {
         if p.seed != first.seed {
-            return differs(path, format!("seed {} (not {})", p.seed, first.seed));
-        }
-        if p.runs != first.runs || p.tasks != first.tasks {
             return differs(
                 path,
-                format!(
-                    "{} runs, {} {what} in all (not {}, {})",
-                    p.runs, p.tasks, first.runs, first.tasks
-                ),
+                format!("seed {}", p.seed),
+                format!("seed {}", first.seed),
             );
+        }
+        if p.runs != first.runs || p.tasks != first.tasks {
+            let count = |p: &Partial| format!("{} runs ({} {what} in all)", p.runs, p.tasks);
+            return differs(path, count(p), count(first));
         }
         if p.scenario_digest != first.scenario_digest {
             return differs(
                 path,
                 format!(
-                    "a partial of another scenario (digest {}, not {}; the scenario files or flags differ)",
-                    short(&p.scenario_digest),
-                    short(&first.scenario_digest)
+                    "a partial of another scenario (digest {}...)",
+                    short(&p.scenario_digest)
                 ),
+                format!("digest {}...", short(&first.scenario_digest)),
             );
         }
         if p.follow_ups != first.follow_ups {
-            return differs(path, "follow-ups of other recommendations".into());
+            return differs(
+                path,
+                "follow-ups of other recommendations".into(),
+                "others".into(),
+            );
         }
         if p.shard.n != first.shard.n {
             return differs(
                 path,
-                format!("shard {} (not of {})", p.shard, first.shard.n),
+                format!("shard {}", p.shard),
+                format!("shard {}", first.shard),
             );
         }
     }
@@ -483,9 +487,9 @@ fn complete(files: &[File], kind: Kind) -> Result<Vec<RunResult>, Failure> {
         )));
     }
     let mut results: Vec<Option<RunResult>> = vec![None; first.tasks as usize];
-    for &(_, p) in &order {
-        for (&task, result) in p.held.iter().zip(&p.results) {
-            results[task as usize] = Some(result.clone());
+    for (_, p) in files.iter_mut() {
+        for (&task, result) in p.held.iter().zip(std::mem::take(&mut p.results)) {
+            results[task as usize] = Some(result);
         }
     }
     Ok(results
@@ -624,16 +628,16 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
                 sweeps[0].0.display()
             )));
         }
-        return merge_sweep(&sweeps, &common);
+        return merge_sweep(sweeps, &common);
     }
-    let (run_files, follow_up_files): (Vec<File>, Vec<File>) =
+    let (mut run_files, mut follow_up_files): (Vec<File>, Vec<File>) =
         files.into_iter().partition(|(_, p)| p.kind == Kind::Runs);
     if run_files.is_empty() {
         return Err(Failure::input(
             "no partial of seeded runs given: merge needs every shard of `planner run --shard` (the follow-up partials only add to them)",
         ));
     }
-    let runs = complete(&run_files, Kind::Runs)?;
+    let runs = complete(&mut run_files, Kind::Runs)?;
     let (first_path, first) = lowest(&run_files);
     let scenario = rebuild(first_path, first)?;
     check_shapes(first_path, &scenario, &runs)?;
@@ -641,7 +645,7 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
     let follow_ups = if follow_up_files.is_empty() {
         FollowUps::Here
     } else {
-        let made = complete(&follow_up_files, Kind::FollowUps)?;
+        let made = complete(&mut follow_up_files, Kind::FollowUps)?;
         let (path, p) = lowest(&follow_up_files);
         same_as_scenario(path, p, first_path, &scenario)?;
         let recommendations = plan::recommend(&scenario, &runs);
@@ -691,9 +695,9 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
     )
 }
 
-fn merge_sweep(files: &[File], common: &CommonArgs) -> Result<(), Failure> {
-    let made = complete(files, Kind::Sweep)?;
-    let (first_path, first) = lowest(files);
+fn merge_sweep(mut files: Vec<File>, common: &CommonArgs) -> Result<(), Failure> {
+    let made = complete(&mut files, Kind::Sweep)?;
+    let (first_path, first) = lowest(&files);
     let path = Path::new(&first.source.path);
     let corrupt =
         |what: String| Failure::input(format!("{}: corrupt: {what}", first_path.display()));
@@ -733,6 +737,6 @@ fn merge_sweep(files: &[File], common: &CommonArgs) -> Result<(), Failure> {
     Scenario::check_memory_of_sweep(&points.scenarios).map_err(Failure::input)?;
     let (base, _) = scenario::parse(path, &first.source.text)
         .map_err(|e| corrupt(format!("the scenario it carries does not read: {e}")))?;
-    let out = merge_out(common, sweep_command::default_out(&base.name), files)?;
+    let out = merge_out(common, sweep_command::default_out(&base.name), &files)?;
     sweep_command::write(&base.name, &points, &grouped, &out, common.quiet)
 }
