@@ -410,6 +410,43 @@ fn merge_refuses_what_is_not_every_shard_of_one_run() {
 }
 
 #[test]
+fn shards_may_read_the_scenario_from_other_paths() {
+    let scratch = Scratch::new("shard-paths");
+    let s = small_scenario(&scratch);
+    let text = std::fs::read_to_string(&s).unwrap();
+    std::fs::create_dir_all(scratch.path("elsewhere")).unwrap();
+    // Another path, and a comment more: the same scenario as the runs see it.
+    let moved = scratch.write("elsewhere/copy.toml", &format!("# a copy\n{text}"));
+    let p1 = shard(&scratch, &s, 1, 2, &[], "p1.partial");
+    let p2 = shard(&scratch, &moved, 2, 2, &[], "p2.partial");
+    let out = scratch.path("merged");
+    let output = planner(&[
+        "merge",
+        p2.to_str().unwrap(),
+        p1.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // summary.json names the path shard 1 was given, as its unsharded run would.
+    let base = scratch.path("base");
+    assert_eq!(
+        code(&planner(&[
+            "run",
+            s.to_str().unwrap(),
+            "--runs",
+            "3",
+            "--quiet",
+            "--out",
+            base.to_str().unwrap()
+        ])),
+        0
+    );
+    assert_same_folder(&base, &out, "scenario read from two paths");
+}
+
+#[test]
 fn shard_flags_are_checked() {
     let scratch = Scratch::new("shard-flags");
     let s = small_scenario(&scratch);
