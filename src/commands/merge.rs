@@ -189,7 +189,12 @@ fn follow_up_shard(
     check_versions(&files)?;
     let runs = complete(&mut files, Kind::Runs)?;
     let (first_path, first) = &files[0];
-    same_as_scenario(first_path, first, &args.scenario, &scenario)?;
+    same_as_scenario(
+        first_path,
+        first,
+        &format!("{} with these flags", args.scenario.display()),
+        &scenario,
+    )?;
     check_shapes(first_path, &scenario, &runs)?;
     let recommendations = plan::recommend(&scenario, &runs);
     let (points, all_tasks) = follow_up_tasks(&scenario, &recommendations);
@@ -549,28 +554,41 @@ fn rebuild(path: &Path, p: &Partial) -> Result<Scenario, Failure> {
     Ok(scenario)
 }
 
-/// Refuses run partials made from another scenario, seed or run count than `scenario`.
+/// Refuses a partial made from another scenario, seed or run count than `scenario`, which is
+/// `against` (for the message).
 fn same_as_scenario(
     path: &Path,
     p: &Partial,
-    file: &Path,
+    against: &str,
     scenario: &Scenario,
 ) -> Result<(), Failure> {
-    let refuse = |what: String| {
+    let refuse = |mine: String, theirs: String| {
         Err(Failure::input(format!(
-            "{}: {what} than {} with these flags; give the scenario and flags the shards ran with",
-            path.display(),
-            file.display()
+            "{}: {mine}, but {against}: {theirs}; runs and follow-ups must come from one scenario file, flags and seed",
+            path.display()
         )))
     };
     if p.seed != scenario.seed {
-        return refuse(format!("seed {}, another seed", p.seed));
+        return refuse(
+            format!("seed {}", p.seed),
+            format!("seed {}", scenario.seed),
+        );
     }
     if p.runs != scenario.runs {
-        return refuse(format!("{} runs, another run count", p.runs));
+        return refuse(
+            format!("{} runs", p.runs),
+            format!("{} runs", scenario.runs),
+        );
     }
-    if p.scenario_digest != partial::scenario_digest(std::slice::from_ref(scenario)) {
-        return refuse("a partial of another scenario".into());
+    let digest = partial::scenario_digest(std::slice::from_ref(scenario));
+    if p.scenario_digest != digest {
+        return refuse(
+            format!(
+                "a partial of another scenario (digest {}...)",
+                short(&p.scenario_digest)
+            ),
+            format!("digest {}...", short(&digest)),
+        );
     }
     Ok(())
 }
@@ -647,7 +665,12 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
     } else {
         let made = complete(&mut follow_up_files, Kind::FollowUps)?;
         let (path, p) = lowest(&follow_up_files);
-        same_as_scenario(path, p, first_path, &scenario)?;
+        same_as_scenario(
+            path,
+            p,
+            &format!("the run partials ({})", first_path.display()),
+            &scenario,
+        )?;
         let recommendations = plan::recommend(&scenario, &runs);
         let expected = partial::FollowUps {
             recommendations_digest: partial::digest(&recommendations),

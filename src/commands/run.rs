@@ -173,22 +173,22 @@ pub fn finish(
             || {
                 rayon::join(
                     || {
-                        timed(&mut || {
-                            if recommendations.is_empty() {
-                            } else if let Some(made) = &verification_runs {
-                                plan::verified_by(&mut recommendations, made);
-                            } else {
-                                plan::verify(scenario, &mut recommendations, &progress.callback());
+                        timed(&mut || match &verification_runs {
+                            _ if recommendations.is_empty() => {}
+                            Some(made) => plan::verified_by(&mut recommendations, made),
+                            None => {
+                                plan::verify(scenario, &mut recommendations, &progress.callback())
                             }
                         })
                     },
                     || {
-                        timed(&mut || {
-                            if !pools_hold_idle {
-                            } else if let Some(made) = &pool_runs {
-                                savings = plan::pool_savings_against(scenario, runs, made);
-                            } else {
-                                savings = plan::pool_savings(scenario, runs, &progress.callback());
+                        timed(&mut || match &pool_runs {
+                            _ if !pools_hold_idle => {}
+                            Some(made) => {
+                                savings = plan::pool_savings_against(scenario, runs, made)
+                            }
+                            None => {
+                                savings = plan::pool_savings(scenario, runs, &progress.callback())
                             }
                         })
                     },
