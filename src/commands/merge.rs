@@ -195,7 +195,7 @@ fn follow_up_shard(
         &format!("{} with these flags", args.scenario.display()),
         &scenario,
     )?;
-    check_shapes(first_path, &scenario, &runs)?;
+    check_shapes(&files, &runs, |_| (0, &scenario))?;
     let recommendations = plan::recommend(&scenario, &runs);
     let (points, all_tasks) = follow_up_tasks(&scenario, &recommendations);
     let total = all_tasks.len() as u32;
@@ -593,15 +593,34 @@ fn same_as_scenario(
     Ok(())
 }
 
-fn check_shapes(path: &Path, scenario: &Scenario, runs: &[RunResult]) -> Result<(), Failure> {
-    let times = runs.first().map(|r| &r.samples.times_ms);
-    for run in runs {
-        partial::check_shape(scenario, run)
-            .map_err(|e| Failure::input(format!("{}: corrupt: {e}", path.display())))?;
-        if Some(&run.samples.times_ms) != times {
-            return Err(Failure::input(format!(
-                "{}: corrupt: run {} samples at other times",
-                path.display(),
+/// The file of a complete set that held task `task`.
+fn holder(files: &[File], task: usize) -> &Path {
+    let k = Shard::of(task as u32, files[0].1.shard.n);
+    files
+        .iter()
+        .find(|(_, p)| p.shard.k == k)
+        .map(|(path, _)| path.as_path())
+        .expect("every shard of a complete set")
+}
+
+/// Refuses runs (in task order) whose shape does not fit the scenario of their point, so that
+/// reading them cannot index out of bounds, or that sample at other times than the point's
+/// other runs; names the file that held them.
+fn check_shapes<'s>(
+    files: &[File],
+    runs: &[RunResult],
+    point_of: impl Fn(usize) -> (usize, &'s Scenario),
+) -> Result<(), Failure> {
+    let mut times: BTreeMap<usize, &Vec<u64>> = BTreeMap::new();
+    for (task, run) in runs.iter().enumerate() {
+        let (point, scenario) = point_of(task);
+        let corrupt =
+            |e: String| Failure::input(format!("{}: corrupt: {e}", holder(files, task).display()));
+        partial::check_shape(scenario, run).map_err(corrupt)?;
+        let first = times.entry(point).or_insert(&run.samples.times_ms);
+        if **first != run.samples.times_ms {
+            return Err(corrupt(format!(
+                "run {} samples at other times than the others",
                 run.run_index
             )));
         }
@@ -658,7 +677,7 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
     let runs = complete(&mut run_files, Kind::Runs)?;
     let (first_path, first) = lowest(&run_files);
     let scenario = rebuild(first_path, first)?;
-    check_shapes(first_path, &scenario, &runs)?;
+    check_shapes(&run_files, &runs, |_| (0, &scenario))?;
     scenario.check_memory().map_err(Failure::input)?;
     let follow_ups = if follow_up_files.is_empty() {
         FollowUps::Here
@@ -692,10 +711,9 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
                 tasks.len()
             )));
         }
-        for (&(point, _), run) in tasks.iter().zip(&made) {
-            partial::check_shape(&points[point], run)
-                .map_err(|e| Failure::input(format!("{}: corrupt: {e}", path.display())))?;
-        }
+        check_shapes(&follow_up_files, &made, |task| {
+            (tasks[task].0, &points[tasks[task].0])
+        })?;
         let runs_each = scenario.runs as usize;
         let (verification, pool) = if expected.verification {
             let mut made = made;
@@ -752,9 +770,11 @@ fn merge_sweep(mut files: Vec<File>, common: &CommonArgs) -> Result<(), Failure>
             tasks.len()
         )));
     }
+    check_shapes(&files, &made, |task| {
+        (tasks[task].0, &points.scenarios[tasks[task].0])
+    })?;
     let mut grouped: Vec<Vec<RunResult>> = points.scenarios.iter().map(|_| Vec::new()).collect();
     for (&(point, _), run) in tasks.iter().zip(made) {
-        partial::check_shape(&points.scenarios[point], &run).map_err(corrupt)?;
         grouped[point].push(run);
     }
     Scenario::check_memory_of_sweep(&points.scenarios).map_err(Failure::input)?;

@@ -300,6 +300,11 @@ fn merge_refuses_what_is_not_every_shard_of_one_run() {
         "\"planner_version\":\"",
         "\"planner_version\":\"0.0.0-other",
     );
+    // Sealed again after the edit, so only what the body says can give it away.
+    let tampered_runs = copy(&p2, "tampered-runs.partial");
+    edit_body(&tampered_runs, "\"times_ms\":[0,", "\"times_ms\":[");
+    let tampered_scenario = copy(&p1, "tampered-scenario.partial");
+    edit_body(&tampered_scenario, "max_nodes = 40", "max_nodes = 39");
     let twice = copy(&p2, "twice.partial");
     let truncated = copy(&p2, "truncated.partial");
     let bytes = std::fs::read(&p2).unwrap();
@@ -359,6 +364,16 @@ fn merge_refuses_what_is_not_every_shard_of_one_run() {
             "a corrupt partial",
             vec![&p1, &corrupt, &p3],
             vec!["corrupt.partial", "corrupt", "checksum"],
+        ),
+        (
+            "runs of another shape than the scenario",
+            vec![&p1, &tampered_runs, &p3],
+            vec!["tampered-runs.partial", "corrupt", "samples"],
+        ),
+        (
+            "a scenario that does not match its digest",
+            vec![&tampered_scenario, &p2, &p3],
+            vec!["tampered-scenario.partial", "does not match its digest"],
         ),
         (
             "not a partial",
