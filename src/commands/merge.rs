@@ -114,6 +114,7 @@ pub fn run_shard(args: &RunArgs, shard: Shard, overrides: &[Override]) -> Result
     )?;
     let held = shard.tasks(scenario.runs);
     let progress = progress_for(&scenario, held.len(), &args.common)?;
+    let started = std::time::Instant::now();
     let results = progress.pool.install(|| {
         planner::sweep::run_indices(
             &scenario,
@@ -127,6 +128,7 @@ pub fn run_shard(args: &RunArgs, shard: Shard, overrides: &[Override]) -> Result
         code: 3,
         message: violation.to_string(),
     })?;
+    print_stats(&args.common, &progress, &results, started);
     let partial = Partial {
         planner_version: PLANNER_VERSION.into(),
         kind: Kind::Runs,
@@ -210,10 +212,12 @@ fn follow_up_shard(
         &args.scenario,
     )?;
     let progress = progress_for(&scenario, held.len(), &args.common)?;
+    let started = std::time::Instant::now();
     let results = progress
         .pool
         .install(|| planner::sweep::run_tasks(&points, &tasks, &progress.callback()));
     progress.finish();
+    print_stats(&args.common, &progress, &results, started);
     let partial = Partial {
         planner_version: PLANNER_VERSION.into(),
         kind: Kind::FollowUps,
@@ -252,10 +256,12 @@ pub fn sweep_shard(
     )?;
     let first = &points.scenarios[0];
     let progress = progress_for(first, held.len(), &args.common)?;
+    let started = std::time::Instant::now();
     let results = progress
         .pool
         .install(|| planner::sweep::run_tasks(&points.scenarios, &tasks, &progress.callback()));
     progress.finish();
+    print_stats(&args.common, &progress, &results, started);
     let partial = Partial {
         planner_version: PLANNER_VERSION.into(),
         kind: Kind::Sweep,
@@ -277,6 +283,25 @@ pub fn sweep_shard(
         results,
     };
     write_partial(&out, &partial, args.common.quiet)
+}
+
+/// With `--stats`, the stats line of this shard's runs (a shard has no later phases).
+fn print_stats(
+    common: &CommonArgs,
+    progress: &Progress,
+    results: &[RunResult],
+    started: std::time::Instant,
+) {
+    if common.stats {
+        let stats = report::ci::Stats {
+            events: results.iter().map(|r| r.events).sum(),
+            wall_s: started.elapsed().as_secs_f64(),
+            threads: progress.pool.current_num_threads(),
+            peak_memory_bytes: planner::bench::peak_memory_bytes(),
+            phases: Vec::new(),
+        };
+        eprintln!("{}", stats.line());
+    }
 }
 
 /// A progress bar sized for `held` runs of the scenario.
