@@ -15,7 +15,9 @@ use planner::scenario::{self, Override, Scenario};
 
 use super::run::{self, FollowUps, RunArgs};
 use super::sweep::{self as sweep_command, Points, SweepArgs};
-use super::{CommonArgs, Failure, Progress, contains, load_text, print, read_scenario};
+use super::{
+    CommonArgs, Failure, Progress, contains, load_text, print, print_findings, read_scenario,
+};
 
 /// `--shard K/N`, or its 0-based form for Kubernetes Indexed Jobs.
 #[derive(clap::Args)]
@@ -542,7 +544,7 @@ fn lowest(files: &[File]) -> &File {
 
 /// The scenario a run partial carries, rebuilt as `planner run` loaded it and checked against
 /// its digest.
-fn rebuild(path: &Path, p: &Partial) -> Result<Scenario, Failure> {
+fn rebuild(path: &Path, p: &Partial) -> Result<(Scenario, Vec<scenario::Warning>), Failure> {
     let overrides: Vec<Override> = p
         .source
         .overrides
@@ -552,7 +554,7 @@ fn rebuild(path: &Path, p: &Partial) -> Result<Scenario, Failure> {
             value: value.clone(),
         })
         .collect();
-    let (mut scenario, _) =
+    let (mut scenario, warnings) =
         scenario::parse_with_overrides(Path::new(&p.source.path), &p.source.text, &overrides)
             .map_err(|e| {
                 Failure::input(format!(
@@ -576,7 +578,7 @@ fn rebuild(path: &Path, p: &Partial) -> Result<Scenario, Failure> {
             path.display()
         )));
     }
-    Ok(scenario)
+    Ok((scenario, warnings))
 }
 
 /// Refuses a partial made from another scenario, seed or run count than `scenario`, which is
@@ -654,10 +656,14 @@ fn check_shapes<'s>(
 }
 
 /// The report folder, checked before any work; it may not hold a partial it would replace.
-fn merge_out(common: &CommonArgs, default: PathBuf, files: &[File]) -> Result<PathBuf, Failure> {
+fn merge_out<'f>(
+    common: &CommonArgs,
+    default: PathBuf,
+    files: impl IntoIterator<Item = &'f File>,
+) -> Result<PathBuf, Failure> {
     let out = common.out.clone().unwrap_or(default);
     report::check_output_dir(&out).map_err(Failure::input)?;
-    if let Some((path, _)) = files.iter().find(|(path, _)| contains(&out, path)) {
+    if let Some((path, _)) = files.into_iter().find(|(path, _)| contains(&out, path)) {
         return Err(Failure::input(format!(
             "{}: the partial {} is inside the output folder, which the report replaces; choose another --out",
             out.display(),
@@ -701,7 +707,7 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
     }
     let runs = complete(&mut run_files, Kind::Runs)?;
     let (first_path, first) = lowest(&run_files);
-    let scenario = rebuild(first_path, first)?;
+    let (scenario, warnings) = rebuild(first_path, first)?;
     check_shapes(&run_files, &runs, |_| (0, &scenario))?;
     scenario.check_memory().map_err(Failure::input)?;
     let follow_ups = if follow_up_files.is_empty() {
@@ -752,8 +758,11 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
     let out = merge_out(
         &common,
         Path::new("reports").join(&scenario.name),
-        &[run_files, follow_up_files].concat(),
+        run_files.iter().chain(&follow_up_files),
     )?;
+    // The lints `planner run` prints, so the merge's output is the run's.
+    let source = &lowest(&run_files).1.source;
+    print_findings(Path::new(&source.path), &source.text, &scenario, &warnings);
     let progress = Progress::new(&scenario, &common)?;
     progress.done(&scenario);
     run::finish(
@@ -803,8 +812,9 @@ fn merge_sweep(mut files: Vec<File>, common: &CommonArgs) -> Result<(), Failure>
         grouped[point].push(run);
     }
     Scenario::check_memory_of_sweep(&points.scenarios).map_err(Failure::input)?;
-    let (base, _) = scenario::parse(path, &first.source.text)
+    let (base, warnings) = scenario::parse(path, &first.source.text)
         .map_err(|e| corrupt(format!("the scenario it carries does not read: {e}")))?;
     let out = merge_out(common, sweep_command::default_out(&base.name), &files)?;
+    print_findings(path, &first.source.text, &base, &warnings);
     sweep_command::write(&base.name, &points, &grouped, &out, common.quiet)
 }

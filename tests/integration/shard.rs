@@ -105,7 +105,10 @@ fn shards_merged_write_the_unsharded_report_byte_for_byte() {
         std::fs::rename(&base, &again).expect("move the merged report");
         assert_eq!(code(&merged), 1, "N = {n}: {}", stderr(&merged));
         assert_eq!(stdout(&merged), stdout(&unsharded), "N = {n}: stdout");
+        // The scenario's lints and the failed gate, as the run printed them.
         assert!(stderr(&merged).contains("gate failed: min_time_to_shortage"));
+        assert!(stderr(&merged).contains("warning[single-vswitch]"));
+        assert_eq!(stderr(&merged), stderr(&unsharded), "N = {n}: stderr");
         let rerun = planner(&args);
         assert_eq!(code(&rerun), 1);
         assert_same_folder(&base, &again, &format!("N = {n}"));
@@ -224,6 +227,7 @@ fn sweep_shards_merged_write_the_unsharded_sweep() {
         ]);
         assert_eq!(code(&merged), 0, "{}", stderr(&merged));
         assert_eq!(stdout(&merged), stdout(&unsharded), "N = {n}");
+        assert_eq!(stderr(&merged), stderr(&unsharded), "N = {n}: stderr");
         let again = scratch.path(&format!("merged-{n}"));
         std::fs::rename(&base, &again).expect("move");
         assert_eq!(code(&planner(&args)), 0);
