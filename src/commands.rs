@@ -6,6 +6,7 @@ pub mod bench;
 pub mod catalog;
 pub mod check;
 pub mod import;
+pub mod merge;
 pub mod run;
 pub mod sweep;
 
@@ -88,12 +89,25 @@ pub fn print_findings(file: &Path, text: &str, scenario: &Scenario, warnings: &[
 
 /// Reads the scenario with overrides and the shared options applied.
 pub fn load(path: &Path, overrides: &[Override], common: &CommonArgs) -> Result<Scenario, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::input(format!("{}: cannot read the scenario: {e}", path.display()))
-    })?;
+    load_text(path, &read_scenario(path)?, overrides, common)
+}
+
+/// The scenario file's text.
+pub fn read_scenario(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("{}: cannot read the scenario: {e}", path.display())))
+}
+
+/// [`load`] from text already read (a shard keeps the text in its partial result).
+pub fn load_text(
+    path: &Path,
+    text: &str,
+    overrides: &[Override],
+    common: &CommonArgs,
+) -> Result<Scenario, Failure> {
     let (mut scenario, warnings) =
-        scenario::parse_with_overrides(path, &text, overrides).map_err(Failure::input)?;
-    print_findings(path, &text, &scenario, &warnings);
+        scenario::parse_with_overrides(path, text, overrides).map_err(Failure::input)?;
+    print_findings(path, text, &scenario, &warnings);
     if let Some(runs) = common.runs {
         scenario.runs = runs;
         scenario.auto_runs = None;
@@ -161,6 +175,11 @@ impl Progress {
 
     pub fn work(scenario: &Scenario) -> u64 {
         (u64::from(scenario.runs) * scenario.horizon_ms / 1000).max(1)
+    }
+
+    /// Counts a set of the scenario's runs as done (made elsewhere, by shards).
+    pub fn done(&self, scenario: &Scenario) {
+        self.bar.inc(Self::work(scenario));
     }
 
     /// Adds another set of the scenario's runs to the bar.

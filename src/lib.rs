@@ -11,7 +11,8 @@
 //! - [`plan`] recommends vSwitches and expansion points, checks them by re-running, and judges
 //!   the capacity gates;
 //! - [`import`] turns what kubectl and the aliyun CLI print into a scenario of today's cluster;
-//! - [`lint`] finds the Terway configuration mistakes that cause outages (`planner check`).
+//! - [`lint`] finds the Terway configuration mistakes that cause outages (`planner check`);
+//! - [`partial`] writes and reads the partial results of sharded runs (`planner merge`).
 #![warn(missing_docs)]
 
 pub mod bench;
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod import;
 pub mod lint;
 pub mod model;
+pub mod partial;
 pub mod plan;
 pub mod report;
 pub mod scenario;

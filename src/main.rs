@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{bench, catalog, check, import, run, sweep};
+use commands::{bench, catalog, check, import, merge, run, sweep};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +30,9 @@ enum Command {
     Run(run::RunArgs),
     /// Run a scenario for every combination of values and compare them.
     Sweep(sweep::SweepArgs),
+    /// Merge the partial results of `run --shard K/N` (or `sweep --shard K/N`) into the report
+    /// folder one unsharded run writes.
+    Merge(merge::MergeArgs),
     /// Measure the engine: events per second against a bare binary-heap loop, parallel
     /// speed-up, peak memory.
     Bench(bench::BenchArgs),
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => merge::merge(args),
         Command::Bench(args) => bench::bench(args),
         Command::Catalog { instance_type } => catalog::catalog_command(instance_type.as_deref()),
         Command::Import(args) => import::import_command(args),

@@ -431,6 +431,12 @@ pub fn verify(
     }
     let applied = apply(scenario, recommendations);
     let runs = sweep::run_all(&applied, on_progress);
+    verified_by(recommendations, &runs);
+}
+
+/// Fills `verified` from the verification runs (those of [`apply`]'s scenario, in run order),
+/// however they were made (here, or by shards).
+pub fn verified_by(recommendations: &mut [Recommendation], runs: &[RunResult]) {
     for rec in recommendations.iter_mut() {
         let short = runs
             .iter()
@@ -468,6 +474,16 @@ pub fn pool_savings(
     on_progress: &(dyn Fn(Millis) + Sync),
 ) -> Vec<PoolSaving> {
     let without = sweep::run_all(&without_pools(scenario), on_progress);
+    pool_savings_against(scenario, runs, &without)
+}
+
+/// [`pool_savings`] from runs of [`without_pools`]'s scenario made elsewhere (by shards), in
+/// run order.
+pub fn pool_savings_against(
+    scenario: &Scenario,
+    runs: &[RunResult],
+    without: &[RunResult],
+) -> Vec<PoolSaving> {
     let percentile = scenario.planning.percentile;
     scenario
         .zones
@@ -487,7 +503,7 @@ pub fn pool_savings(
                     percentile,
                 ),
                 ip_wait: wait_percentiles(runs, Some(zone)),
-                ip_wait_without_pool: wait_percentiles(&without, Some(zone)),
+                ip_wait_without_pool: wait_percentiles(without, Some(zone)),
             }
         })
         .collect()

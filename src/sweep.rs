@@ -51,8 +51,26 @@ fn run_range(
     checked: bool,
     on_progress: &(dyn Fn(Millis) + Sync),
 ) -> Result<Vec<RunResult>, InvariantViolation> {
+    run_indices(
+        scenario,
+        &indices.collect::<Vec<u32>>(),
+        checked,
+        on_progress,
+    )
+}
+
+/// The runs with these indices (any set, as a shard holds), in the order given, optionally
+/// checked after every event. A run depends only on (scenario, seed, index), so each is the
+/// same run an unsharded set would make.
+pub fn run_indices(
+    scenario: &Scenario,
+    indices: &[u32],
+    checked: bool,
+    on_progress: &(dyn Fn(Millis) + Sync),
+) -> Result<Vec<RunResult>, InvariantViolation> {
     indices
-        .into_par_iter()
+        .par_iter()
+        .copied()
         .map(|run_index| {
             let mut reached: Millis = 0;
             let mut progress = |now: Millis| {
@@ -144,22 +162,31 @@ pub fn run_points(
         .enumerate()
         .flat_map(|(point, s)| (0..s.runs).map(move |run| (point, run)))
         .collect();
-    let mut results: Vec<(usize, RunResult)> = tasks
-        .into_par_iter()
-        .map(|(point, run_index)| {
-            let mut reached: Millis = 0;
-            let result = World::new(&scenarios[point], run_index).run_with_progress(&mut |now| {
-                on_progress(now - reached);
-                reached = now;
-            });
-            (point, result)
-        })
-        .collect();
+    let results = run_tasks(scenarios, &tasks, on_progress);
     let mut grouped: Vec<Vec<RunResult>> = scenarios.iter().map(|_| Vec::new()).collect();
-    for (point, result) in results.drain(..) {
+    for (&(point, _), result) in tasks.iter().zip(results) {
         grouped[point].push(result);
     }
     grouped
+}
+
+/// Runs (point, run index) tasks of several scenarios as one parallel batch (a shard's share of
+/// a sweep, or of the follow-up re-runs), returning the results in the order given.
+pub fn run_tasks(
+    scenarios: &[Scenario],
+    tasks: &[(usize, u32)],
+    on_progress: &(dyn Fn(Millis) + Sync),
+) -> Vec<RunResult> {
+    tasks
+        .par_iter()
+        .map(|&(point, run_index)| {
+            let mut reached: Millis = 0;
+            World::new(&scenarios[point], run_index).run_with_progress(&mut |now| {
+                on_progress(now - reached);
+                reached = now;
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

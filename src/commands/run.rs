@@ -6,6 +6,10 @@ use planner::plan;
 use planner::report;
 use planner::scenario::{self, Override};
 
+use planner::model::RunResult;
+use planner::scenario::Scenario;
+
+use super::merge::{self, ShardArgs};
 use super::{CommonArgs, Failure, Progress, load, output_dir, print};
 
 #[derive(clap::Args)]
@@ -27,6 +31,25 @@ pub struct RunArgs {
     /// it exits 3 naming the seed, run, simulated time and event.
     #[arg(long)]
     pub check_invariants: bool,
+    #[command(flatten)]
+    pub shard: ShardArgs,
+    /// With --shard: run this shard's share of the follow-up re-runs (verification of the
+    /// recommendations, the pool what-if) instead of the seeded runs, from every run partial
+    /// (files, or folders of *.partial files). `planner merge` then takes these partials too.
+    #[arg(long, value_name = "PARTIAL", num_args = 1.., requires = "shard_given")]
+    pub follow_ups_of: Vec<PathBuf>,
+}
+
+/// Where `finish` gets the follow-up re-runs from.
+pub enum FollowUps {
+    /// Run them here, on the worker threads.
+    Here,
+    /// Made by shards: the verification runs and the pool what-if runs, in run order (empty
+    /// when there is nothing to verify or no pool to compare).
+    Made {
+        verification: Vec<RunResult>,
+        pool: Vec<RunResult>,
+    },
 }
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
@@ -71,6 +94,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             value: "auto".into(),
         });
     }
+    if let Some(shard) = args.shard.shard()? {
+        return merge::run_shard(&args, shard, &overrides);
+    }
     let mut scenario = load(&args.scenario, &overrides, &args.common)?;
     let out = output_dir(
         &args.common,
@@ -91,7 +117,33 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         None => (progress.run(&scenario), None),
     };
     let elapsed_s = started.elapsed().as_secs_f64();
-    let mut summary = report::summarize(&scenario, &runs);
+    finish(
+        &scenario,
+        &runs,
+        auto_runs,
+        elapsed_s,
+        &out,
+        &args.common,
+        &progress,
+        FollowUps::Here,
+    )
+}
+
+/// Everything after the seeded runs, for `planner run` and `planner merge` alike: the summary,
+/// the recommendations and their verification, the pool what-if, the charts, the report folder,
+/// the printed tables and the gates' exit code.
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    scenario: &Scenario,
+    runs: &[RunResult],
+    auto_runs: Option<planner::sweep::AutoOutcome>,
+    elapsed_s: f64,
+    out: &Path,
+    common: &CommonArgs,
+    progress: &Progress,
+    follow_ups: FollowUps,
+) -> Result<(), Failure> {
+    let mut summary = report::summarize(scenario, runs);
     summary.auto_runs = auto_runs;
     // Verification re-runs, the pool what-if and the charts depend only on the runs and the
     // summary, not on each other, so they share the worker threads instead of waiting in turn;
@@ -101,14 +153,19 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         work();
         started.elapsed().as_secs_f64()
     };
-    let mut recommendations = plan::recommend(&scenario, &runs);
-    if !recommendations.is_empty() {
-        progress.add(&scenario);
+    let mut recommendations = plan::recommend(scenario, runs);
+    let pools_hold_idle = plan::pools_hold_idle(scenario);
+    let here = matches!(follow_ups, FollowUps::Here);
+    if here && !recommendations.is_empty() {
+        progress.add(scenario);
     }
-    let pools_hold_idle = plan::pools_hold_idle(&scenario);
-    if pools_hold_idle {
-        progress.add(&scenario);
+    if here && pools_hold_idle {
+        progress.add(scenario);
     }
+    let (verification_runs, pool_runs) = match follow_ups {
+        FollowUps::Here => (None, None),
+        FollowUps::Made { verification, pool } => (Some(verification), Some(pool)),
+    };
     let mut savings = Vec::new();
     let mut charts = Ok(Vec::new());
     let ((verification_s, pool_s), charts_s) = progress.pool.install(|| {
@@ -116,27 +173,32 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             || {
                 rayon::join(
                     || {
-                        timed(&mut || {
-                            if !recommendations.is_empty() {
-                                plan::verify(&scenario, &mut recommendations, &progress.callback());
+                        timed(&mut || match &verification_runs {
+                            _ if recommendations.is_empty() => {}
+                            Some(made) => plan::verified_by(&mut recommendations, made),
+                            None => {
+                                plan::verify(scenario, &mut recommendations, &progress.callback())
                             }
                         })
                     },
                     || {
-                        timed(&mut || {
-                            if pools_hold_idle {
-                                savings =
-                                    plan::pool_savings(&scenario, &runs, &progress.callback());
+                        timed(&mut || match &pool_runs {
+                            _ if !pools_hold_idle => {}
+                            Some(made) => {
+                                savings = plan::pool_savings_against(scenario, runs, made)
+                            }
+                            None => {
+                                savings = plan::pool_savings(scenario, runs, &progress.callback())
                             }
                         })
                     },
                 )
             },
-            || timed(&mut || charts = report::png::charts(&scenario, &summary)),
+            || timed(&mut || charts = report::png::charts(scenario, &summary)),
         )
     });
     progress.finish();
-    let stats = args.common.stats.then(|| report::ci::Stats {
+    let stats = common.stats.then(|| report::ci::Stats {
         events: summary.events,
         wall_s: elapsed_s,
         threads: progress.pool.current_num_threads(),
@@ -156,7 +218,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             },
         ],
     });
-    let gates = plan::judge(&scenario, &runs, &recommendations);
+    let gates = plan::judge(scenario, runs, &recommendations);
     let charts = charts.map_err(|e| Failure::input(format!("cannot draw the charts: {e}")))?;
     let chart_names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
     let plan = report::ci::Plan {
@@ -173,13 +235,13 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     ));
     files.push((
         "summary.json",
-        report::ci::summary_json(&scenario, &summary, plan),
+        report::ci::summary_json(scenario, &summary, plan),
     ));
     files.push(("summary.md", report::ci::summary_md(&summary, plan)));
     files.push(("junit.xml", report::ci::junit_xml(&summary, &gates)));
     files.extend(charts.iter().map(|(name, bytes)| (*name, bytes.clone())));
-    report::write_reports(&out, &files).map_err(Failure::input)?;
-    if !args.common.quiet {
+    report::write_reports(out, &files).map_err(Failure::input)?;
+    if !common.quiet {
         print(format!(
             "{}{}wrote {}/ ({} files)\n",
             report::summary_table(&summary),

@@ -104,9 +104,13 @@ fn modules_import_one_way() {
         graph["engine"]
     );
     for lower in ["engine", "scenario", "model", "stats"] {
-        for upper in ["plan", "report", "sweep"] {
+        for upper in ["plan", "report", "sweep", "partial"] {
             assert!(!graph[lower].contains(upper), "{lower} imports {upper}");
         }
+    }
+    // Partial results sit above the runs and their reductions, below the commands.
+    for lower in ["sweep", "plan", "report"] {
+        assert!(!graph[lower].contains("partial"), "{lower} imports partial");
     }
 }
 

@@ -14,4 +14,5 @@ mod plan;
 mod properties;
 mod reliability;
 mod scenarios;
+mod shard;
 mod util;
