@@ -373,7 +373,7 @@ struct Body {
 struct RunRecord {
     run_index: u32,
     /// Per vSwitch: peak used, full at.
-    vswitches: Vec<(u32, Option<u64>)>,
+    vswitches: Vec<(u32, Option<u64>, u32)>,
     zones: Vec<ZoneRecord>,
     samples: SamplesRecord,
     max_pods_pending_ip: u32,
@@ -462,8 +462,9 @@ impl From<&RunResult> for RunRecord {
                 .map(
                     |VSwitchOutcome {
                          peak_used,
+                         peak_prefixes_used,
                          full_at_ms,
-                     }| (*peak_used, *full_at_ms),
+                     }| (*peak_used, *full_at_ms, *peak_prefixes_used),
                 )
                 .collect(),
             zones: zones.iter().map(ZoneRecord::from).collect(),
@@ -562,10 +563,13 @@ impl RunRecord {
             run_index,
             vswitches: vswitches
                 .into_iter()
-                .map(|(peak_used, full_at_ms)| VSwitchOutcome {
-                    peak_used,
-                    full_at_ms,
-                })
+                .map(
+                    |(peak_used, full_at_ms, peak_prefixes_used)| VSwitchOutcome {
+                        peak_used,
+                        peak_prefixes_used,
+                        full_at_ms,
+                    },
+                )
                 .collect(),
             zones: zones.into_iter().map(ZoneRecord::into_outcome).collect(),
             samples: Samples {
@@ -723,6 +727,7 @@ mod tests {
             run_index: 3,
             vswitches: vec![VSwitchOutcome {
                 peak_used: 7,
+                peak_prefixes_used: 3,
                 full_at_ms: Some(12),
             }],
             zones: vec![ZoneOutcome {

@@ -68,6 +68,12 @@ pub(super) struct Node {
     pub ipam: IpamType,
     /// The centralized controller's record of the node (unused by the daemon's allocator).
     pub controller: NodeController,
+    /// `ipv4_prefix_count` when the node joined in prefix mode, else 0.
+    pub prefix_count: u32,
+    /// Its /28 prefixes: (slot of the ENI holding it, first address).
+    pub prefixes: Vec<(u8, u32)>,
+    /// Pods holding an address from its prefixes.
+    pub prefix_pods: u32,
 }
 
 impl Node {
@@ -189,6 +195,12 @@ impl<'s> World<'s> {
         };
         let config = self.config_index(pool);
         let ipam = self.configs[config].ipam;
+        let prefix_count = match ipam {
+            IpamType::Centralized if self.configs[config].enable_ip_prefix => {
+                self.configs[config].ipv4_prefix_count
+            }
+            _ => 0,
+        };
         let node = Node {
             generation,
             state: NodeState::Booting,
@@ -224,6 +236,9 @@ impl<'s> World<'s> {
             sticky_serial: 0,
             ipam,
             controller: NodeController::default(),
+            prefix_count,
+            prefixes: Vec::new(),
+            prefix_pods: 0,
         };
         if id.0 as usize == self.nodes.len() {
             self.nodes.push(node);

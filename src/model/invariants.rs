@@ -38,10 +38,11 @@ use std::path::PathBuf;
 
 use super::cluster::{Node, NodeState};
 use super::terway::centralized::NO_SLOT;
+use super::terway::prefix::PREFIX_SLOT;
 use super::terway::{Op, PoolUsage, SlotStatus, Worker};
 use super::workload::PodState;
 use super::{Event, NodeId, PodId, RunResult, World};
-use crate::scenario::{IpamType, Millis};
+use crate::scenario::{IpamType, Millis, PREFIX_ADDRESSES};
 
 /// In sampled mode, a check costs about one unit per pod entry and per ENI slot, and runs once
 /// the events since the last check reach this many per unit: a unit of checking costs about a
@@ -355,6 +356,9 @@ impl<'s> World<'s> {
         }
         let mut slot_held = vec![0u32; slots];
         let mut node_unbound = vec![0u32; self.nodes.len()];
+        let mut node_prefix_pods = vec![0u32; self.nodes.len()];
+        // Per vSwitch, the prefixes nodes hold or an attaching ENI brings.
+        let mut held_prefixes: Vec<Vec<u32>> = vec![Vec::new(); self.vswitches.len()];
         let mut slot_primary = vec![0u32; slots];
         let mut zone_pods = vec![vec![0u32; zones]; self.workloads.len()];
         let mut zone_pending = vec![0u32; zones];
@@ -428,6 +432,18 @@ impl<'s> World<'s> {
                 );
                 slot_held[slot_base[node_index] + slot] += 1;
                 slot_primary[slot_base[node_index] + slot] += u32::from(pod.holds_primary);
+            }
+            if matches!(pod.state, PodState::Running | PodState::Terminating)
+                && pod.slot == PREFIX_SLOT
+            {
+                ensure!(
+                    node.prefix_count > 0 && !pod.pending_ip,
+                    "{}: holds a prefix address on node {node_index}, which is not in prefix mode (or waits too)",
+                    name()
+                );
+                node_prefix_pods[node_index] += 1;
+                running += u32::from(pod.state == PodState::Running);
+                continue;
             }
             if matches!(pod.state, PodState::Running | PodState::Terminating) {
                 ensure!(
@@ -574,6 +590,44 @@ impl<'s> World<'s> {
                 daemon.min_pool,
                 daemon.max_pool
             );
+            if node.prefix_count > 0 || !node.prefixes.is_empty() {
+                ensure!(
+                    node.prefix_pods == node_prefix_pods[node_index]
+                        && node.prefix_pods <= node.prefixes.len() as u32 * PREFIX_ADDRESSES,
+                    "{name}: counts {} pods on its prefixes, {} do, {} prefixes hold {}",
+                    node.prefix_pods,
+                    node_prefix_pods[node_index],
+                    node.prefixes.len(),
+                    node.prefixes.len() as u32 * PREFIX_ADDRESSES
+                );
+                let coming = node.controller.attaching_prefixes.len();
+                ensure!(
+                    node.prefixes.len() + coming <= node.prefix_count as usize,
+                    "{name}: {} prefixes held and {coming} coming, its count is {}",
+                    node.prefixes.len(),
+                    node.prefix_count
+                );
+                for &(slot, address) in &node.prefixes {
+                    let Some(s) = node.slots.get(slot as usize) else {
+                        return Err(format!("{name}: a prefix on missing slot {slot}"));
+                    };
+                    ensure!(
+                        s.status == SlotStatus::InUse,
+                        "{name}: a prefix on slot {slot}, which is {:?}",
+                        s.status
+                    );
+                    held_prefixes[s.vswitch].push(address);
+                }
+                if coming > 0 {
+                    let Some(vswitch) = node.slots.iter().find_map(|s| match s.op {
+                        Some(Op::Create { vswitch, .. }) => Some(vswitch),
+                        _ => None,
+                    }) else {
+                        return Err(format!("{name}: {coming} prefixes coming, no ENI creating"));
+                    };
+                    held_prefixes[vswitch].extend(&node.controller.attaching_prefixes);
+                }
+            }
             if node.ipam == IpamType::Centralized {
                 self.check_controller_node(node, &name)?;
                 ensure!(
@@ -833,6 +887,41 @@ impl<'s> World<'s> {
                 "node {} is on the free list but not gone",
                 id.0
             );
+        }
+
+        // IP prefixes: aligned /28s inside a reserved block of their vSwitch, never two owners.
+        for (index, held) in held_prefixes.iter_mut().enumerate() {
+            let id = &scenario.vswitches[index].id;
+            let reserved = &self.vswitches[index].reserved;
+            held.sort_unstable();
+            ensure!(
+                held.windows(2).all(|pair| pair[0] != pair[1]),
+                "vSwitch {id}: a prefix has two owners"
+            );
+            ensure!(
+                held.len() as u32 == reserved.used,
+                "vSwitch {id}: {} reserved prefixes taken, nodes hold {}",
+                reserved.used,
+                held.len()
+            );
+            for &address in held.iter() {
+                let block = reserved.blocks.iter().find(|b| {
+                    address >= b.first
+                        && address < b.first + b.taken.len() as u32 * PREFIX_ADDRESSES
+                });
+                let Some(block) = block else {
+                    return Err(format!(
+                        "vSwitch {id}: prefix {}/28 is outside its reserved blocks",
+                        std::net::Ipv4Addr::from(address)
+                    ));
+                };
+                ensure!(
+                    (address - block.first) % PREFIX_ADDRESSES == 0
+                        && block.taken[((address - block.first) / PREFIX_ADDRESSES) as usize],
+                    "vSwitch {id}: prefix {} is not an aligned /28 marked taken",
+                    std::net::Ipv4Addr::from(address)
+                );
+            }
         }
 
         // vSwitches and the zone totals.

@@ -38,6 +38,8 @@ pub struct ApiCalls {
 pub struct VSwitchOutcome {
     /// Most addresses the cluster held at once.
     pub peak_used: u32,
+    /// Most /28 prefixes taken from its reserved blocks at once.
+    pub peak_prefixes_used: u32,
     /// When it first had no free address.
     pub full_at_ms: Option<Millis>,
 }
@@ -146,6 +148,8 @@ pub(super) struct Metrics {
     sample_interval_ms: Millis,
     zone_of: Vec<usize>,
     vswitch_peak: Vec<u32>,
+    /// Per vSwitch, the most reserved-block prefixes taken at once.
+    pub vswitch_peak_prefixes: Vec<u32>,
     vswitch_full_at: Vec<Option<Millis>>,
     zone_used: Vec<u32>,
     zone_idle: Vec<u32>,
@@ -181,6 +185,7 @@ impl Metrics {
             sample_interval_ms: scenario.sample_interval_ms,
             zone_of: scenario.vswitches.iter().map(|v| v.zone).collect(),
             vswitch_peak: vec![0; vswitches],
+            vswitch_peak_prefixes: vec![0; vswitches],
             vswitch_full_at: vec![None; vswitches],
             zone_used: vec![0; zones],
             zone_idle: vec![0; zones],
@@ -284,10 +289,14 @@ impl Metrics {
                 .vswitch_peak
                 .iter()
                 .zip(&self.vswitch_full_at)
-                .map(|(&peak_used, &full_at_ms)| VSwitchOutcome {
-                    peak_used,
-                    full_at_ms,
-                })
+                .zip(&self.vswitch_peak_prefixes)
+                .map(
+                    |((&peak_used, &full_at_ms), &peak_prefixes_used)| VSwitchOutcome {
+                        peak_used,
+                        peak_prefixes_used,
+                        full_at_ms,
+                    },
+                )
                 .collect(),
             zones: self.zones,
             samples: self.samples,

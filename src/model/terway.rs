@@ -18,6 +18,7 @@ use crate::scenario::{
 
 pub(super) mod centralized;
 mod pool;
+pub(super) mod prefix;
 
 /// A slot's worker sleeps this long so that requests can gather into one API call.
 const GATHER_MS: Millis = 300;
@@ -52,6 +53,8 @@ pub(super) struct VSwitch {
     pub idle: u32,
     /// Whether the vSwitch has been created yet.
     pub exists: bool,
+    /// Its reserved CIDR blocks, which serve only IP prefixes.
+    pub reserved: prefix::Reservations,
 }
 
 impl VSwitch {
@@ -62,6 +65,7 @@ impl VSwitch {
             used: 0,
             idle: 0,
             exists: spec.created_at_ms.is_none(),
+            reserved: prefix::Reservations::new(spec),
         }
     }
 
@@ -378,8 +382,14 @@ impl<'s> World<'s> {
             secondary
         };
         let capacity = max_enis * node.ipv4_per_eni;
-        let max_pool = config.max_pool_size.min(capacity);
-        let min_pool = if config.min_eni > 0 {
+        // Prefix mode forces the pool sizes to 0 (`node_reconcile.go`).
+        let prefix_mode = node.prefix_count > 0;
+        let max_pool = if prefix_mode {
+            0
+        } else {
+            config.max_pool_size.min(capacity)
+        };
+        let min_pool = if config.min_eni > 0 && !centralized {
             config.min_eni * node.ipv4_per_eni
         } else {
             config.min_pool_size
@@ -521,6 +531,13 @@ impl<'s> World<'s> {
             self.nodes[node.0 as usize].slots[slot]
                 .queue
                 .retain(|request| request.pod != Some(pod));
+        }
+        if self.nodes[node.0 as usize].prefix_count > 0 {
+            // Short of prefixes with none left to take: the zone's shortage.
+            let reachable = self.prefix_reachable_free(node);
+            if reachable == 0 {
+                self.mark_pending_ip_with(id, Some(ShortageCause::VSwitchExhausted), 0);
+            }
         }
         self.cni_failed(id, CniFailure::NoAddress(None));
     }
@@ -1083,6 +1100,20 @@ impl<'s> World<'s> {
         let n = &mut self.nodes[node.0 as usize];
         n.usage = PoolUsage::default();
         let slots = std::mem::take(&mut n.slots);
+        let prefixes = std::mem::take(&mut n.prefixes);
+        let attaching = std::mem::take(&mut n.controller.attaching_prefixes);
+        n.prefix_pods = 0;
+        for (slot, address) in prefixes {
+            self.give_back_prefix(slots[slot as usize].vswitch, address);
+        }
+        if let Some(vswitch) = slots.iter().find_map(|slot| match slot.op {
+            Some(Op::Create { vswitch, .. }) => Some(vswitch),
+            _ => None,
+        }) {
+            for address in attaching {
+                self.give_back_prefix(vswitch, address);
+            }
+        }
         for slot in &slots {
             if matches!(slot.status, SlotStatus::InUse | SlotStatus::Deleting) {
                 self.change_idle(slot.vswitch, -i64::from(slot.idle));

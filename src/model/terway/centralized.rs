@@ -24,6 +24,7 @@ use std::collections::BTreeSet;
 use rand::RngExt;
 use rand::seq::SliceRandom;
 
+use super::prefix::PrefixPass;
 use super::{CacheEntry, DAEMON_RPC_MS, Op, SlotStatus, Worker, listed_or_eth0};
 use crate::model::metrics::ShortageCause;
 use crate::model::workload::{CniFailure, PodState};
@@ -144,6 +145,8 @@ pub(in crate::model) struct NodeController {
     pub runtime_phase_ms: Millis,
     /// A `NodeRuntimeSync` event is queued.
     pub runtime_sync_queued: bool,
+    /// Prefixes the create out now (and its attach) took for the node, in prefix mode.
+    pub attaching_prefixes: Vec<u32>,
 }
 
 /// The outcome of a pass's `addIP`.
@@ -194,6 +197,19 @@ impl World<'_> {
         let now = self.now();
         let p = &self.pods[pod.0 as usize];
         let (node, slot, holds_primary, attempt) = (p.node, p.slot, p.holds_primary, p.attempt);
+        if self.nodes[node.0 as usize].prefix_count > 0 {
+            let key = (self.pods[pod.0 as usize].seq, pod);
+            if self.prefix_cni_add(pod) {
+                self.nodes[node.0 as usize].controller.unbound.remove(&key);
+                return;
+            }
+            self.pods[pod.0 as usize].slot = NO_SLOT;
+            self.nodes[node.0 as usize].controller.unbound.insert(key);
+            let pod_ref = self.pod_ref(pod);
+            self.queue
+                .schedule(now + DAEMON_RPC_MS, Event::CniTimeout(pod_ref, attempt));
+            return;
+        }
         if attempt > 1 && slot != NO_SLOT {
             // The controller bound an address while the kubelet was backing off.
             self.pod_got_address(pod, slot as usize, holds_primary);
@@ -224,6 +240,12 @@ impl World<'_> {
             PodState::Running | PodState::Terminating => true,
             PodState::Unscheduled | PodState::Gone => return,
         };
+        if bound && self.nodes[node.0 as usize].prefix_count > 0 {
+            // The daemon clears the address's bit at once: no cooldown, no ECS call.
+            self.nodes[node.0 as usize].prefix_pods -= 1;
+            self.serve_prefix_waiters(node);
+            return;
+        }
         let c = &mut self.nodes[node.0 as usize].controller;
         if !bound {
             c.unbound.remove(&(seq, pod));
@@ -276,11 +298,20 @@ impl World<'_> {
         let Some(id) = self.live_node(node) else {
             return;
         };
+        let prefix_mode = self.nodes[id.0 as usize].prefix_count > 0;
         let c = &mut self.nodes[id.0 as usize].controller;
         if c.token != token || c.call.is_some() {
             return;
         }
         c.next_pass_ms = None;
+        if prefix_mode {
+            match self.prefix_pass(id) {
+                PrefixPass::Done { changed } => self.finish_pass(id, changed, None),
+                PrefixPass::Calling => self.nodes[id.0 as usize].controller.pass_changed = false,
+                PrefixPass::Failed(cause) => self.finish_pass(id, false, Some(cause)),
+            }
+            return;
+        }
         // 1. releasePodNotFound: addresses of pods the daemon reported deleted are idle again.
         let released = std::mem::take(&mut c.released_reported);
         let mut changed = !released.is_empty();
@@ -455,7 +486,7 @@ impl World<'_> {
     /// `SwitchPool.GetOne` on the cluster's cache: the node's listed vSwitches for its zone (or
     /// eth0's), `ordered` the largest cached count first, anything else shuffled; the first with
     /// a nonzero count in the node's zone.
-    fn controller_pick_vswitch(&mut self, node: NodeId) -> Option<usize> {
+    pub(super) fn controller_pick_vswitch(&mut self, node: NodeId) -> Option<usize> {
         let n = &self.nodes[node.0 as usize];
         let config = &self.configs[n.daemon.config];
         let ordered = config.vswitch_selection == VSwitchSelection::Ordered;
@@ -505,7 +536,13 @@ impl World<'_> {
 
     /// `CreateNetworkInterface` with `count` addresses (the primary among them); the attach
     /// follows asynchronously.
-    fn start_create(&mut self, node: NodeId, slot_index: usize, vswitch: usize, count: u32) {
+    pub(super) fn start_create(
+        &mut self,
+        node: NodeId,
+        slot_index: usize,
+        vswitch: usize,
+        count: u32,
+    ) {
         let now = self.now();
         let started = self.controller.create_limit.take(now);
         self.nodes[node.0 as usize].slots[slot_index].status = SlotStatus::Creating;
@@ -645,6 +682,9 @@ impl World<'_> {
             slot.primary_idle = true;
         });
         self.change_idle(vswitch, i64::from(count));
+        if self.nodes[id.0 as usize].prefix_count > 0 {
+            self.prefix_eni_attached(id, slot_index);
+        }
         self.trigger_pass(id, now);
     }
 
@@ -652,9 +692,14 @@ impl World<'_> {
     /// `adjustPool`, account for pods left waiting, and requeue.
     fn finish_pass(&mut self, node: NodeId, mut changed: bool, failure: Option<ShortageCause>) {
         let now = self.now();
-        changed |= self.bind_idle_addresses(node);
-        changed |= self.controller_unassign_marked(node);
-        changed |= self.adjust_pool(node);
+        let prefix_mode = self.nodes[node.0 as usize].prefix_count > 0;
+        if prefix_mode {
+            changed |= self.serve_prefix_waiters(node);
+        } else {
+            changed |= self.bind_idle_addresses(node);
+            changed |= self.controller_unassign_marked(node);
+            changed |= self.adjust_pool(node);
+        }
         let unbound = self.nodes[node.0 as usize].controller.unbound.len();
         let calls_out = self.nodes[node.0 as usize]
             .slots
@@ -687,7 +732,11 @@ impl World<'_> {
     /// no vSwitch the node can draw on has an address (whether or not a call was made), else a
     /// failure of Terway's own making when a call failed.
     fn account_waiting(&mut self, node: NodeId, failure: Option<ShortageCause>) {
-        let reachable = self.controller_reachable_free(node);
+        let reachable = if self.nodes[node.0 as usize].prefix_count > 0 {
+            self.prefix_reachable_free(node)
+        } else {
+            self.controller_reachable_free(node)
+        };
         if reachable > 0 && failure.is_none() {
             return;
         }

@@ -193,3 +193,59 @@ fn a_snapshot_count_sends_every_new_eni_to_the_same_vswitch_within_one_ttl() {
     assert_eq!(used_at_end(&s, &result), vec![90, 12, 6]);
     assert_eq!(last(&result.samples.pods_running), 96);
 }
+
+// Prefix mode, 2 prefixes per node. vsw-p is a /24 whose 10.0.0.64/26 is reserved: 64
+// addresses, 4 aligned /28s. Three nodes (eth0 on vsw-n) join at 0 s; their first passes run at
+// once: nodes 0 and 1 each create an ENI with 2 prefixes (4 taken, the block is full); node 2
+// finds none free and fails (no vSwitch is blocked), backing off to 1 s. 60 pods are bound at
+// 0 s, 20 per node. At 1 s node 2's pass fails again with 20 pods waiting and no free prefix
+// within reach: the zone's first shortage. The creates return at 1 s, the attaches are seen at
+// 4 s: nodes 0 and 1 run their 20 pods each (32 addresses each). Node 2 never gets a prefix.
+#[test]
+fn a_26_reservation_holds_four_prefixes_so_a_third_node_gets_none() {
+    let mut s = centralized(scenario(
+        &[
+            ("vsw-p", "z1", "10.0.0.0/24", 0),
+            ("vsw-n", "z1", "10.0.1.0/24", 0),
+        ],
+        &["vsw-p"],
+    ));
+    s.vswitches[0].cidr_reservations = vec!["10.0.0.64/26".parse().unwrap()];
+    assert_eq!(s.vswitches[0].reserved_prefixes(), 4);
+    assert_eq!(s.vswitches[0].usable_ips(), 252 - 64);
+    s.terway_configs[0].enable_ip_prefix = true;
+    s.terway_configs[0].ipv4_prefix_count = 2;
+    add_pool(&mut s, "workers", CUSTOM, "vsw-n", 3);
+    add_deployment(&mut s, None, &[(0, 60.0)]);
+    s.horizon_ms = HOUR_MS;
+    let mut world = World::new(&s, 0);
+    step_until(&mut world, 0);
+    assert_eq!(world.vswitches[0].reserved.used, 4);
+    step_until(&mut world, 3_999);
+    assert_eq!(running(&world), 0);
+    step_until(&mut world, 4_000);
+    assert_eq!(running(&world), 40);
+    let held: Vec<usize> = world.nodes.iter().map(|n| n.prefixes.len()).collect();
+    assert_eq!(held, vec![2, 2, 0]);
+    // Prefixes are the block's aligned /28s, lowest first: .64, .80 for node 0, .96, .112 for 1.
+    let first_addresses: Vec<String> = world
+        .nodes
+        .iter()
+        .flat_map(|n| {
+            n.prefixes
+                .iter()
+                .map(|&(_, a)| std::net::Ipv4Addr::from(a).to_string())
+        })
+        .collect();
+    assert_eq!(
+        first_addresses,
+        vec!["10.0.0.64", "10.0.0.80", "10.0.0.96", "10.0.0.112"]
+    );
+    let result = world.run();
+    assert_eq!(result.zones[0].first_shortage_ms, Some(1_000));
+    assert_eq!(last(&result.samples.pods_running), 40);
+    assert_eq!(last(&result.samples.pods_pending_ip), 20);
+    assert_eq!(result.vswitches[0].peak_prefixes_used, 4);
+    // The normal range holds the two ENI primaries only.
+    assert_eq!(used_at_end(&s, &result), vec![2, 3]);
+}
