@@ -93,6 +93,7 @@ pub fn load(path: &Path, overrides: &[Override], common: &CommonArgs) -> Result<
     })?;
     let (mut scenario, warnings) =
         scenario::parse_with_overrides(path, &text, overrides).map_err(Failure::input)?;
+    scenario::read_history(&mut scenario).map_err(Failure::input)?;
     print_findings(path, &text, &scenario, &warnings);
     if let Some(runs) = common.runs {
         scenario.runs = runs;
