@@ -880,8 +880,8 @@ fn pods_rgb(scenario: &Scenario, summary: &Summary) -> Result<Vec<u8>, ChartErro
 /// The pods of the history the scenario's growth was fitted to (`[scenario] history`), drawn
 /// before day 0 so that the fit can be judged against the forecast.
 struct History {
-    /// (ms relative to day 0, pods summed over the series).
-    points: Vec<(i64, f64)>,
+    /// Runs without gaps of (ms relative to day 0, pods summed over the series).
+    runs: Vec<Vec<(i64, f64)>>,
     before_ms: Millis,
     top: f64,
     legend: String,
@@ -892,28 +892,40 @@ const HISTORY: RGBColor = RGBColor(120, 120, 120);
 impl History {
     fn of(scenario: &Scenario) -> Option<History> {
         let history = scenario.history.as_ref()?;
-        let points = history.total();
-        if points.is_empty() {
+        let runs = history.total();
+        if runs.is_empty() {
             return None;
         }
-        let series = history.series.len();
+        // `total` sums the workload series, or the zone series when there are none.
+        let workloads = history
+            .series
+            .iter()
+            .filter(|s| s.name.contains('/'))
+            .count();
+        let (series, what) = match workloads {
+            0 => (history.series.len(), "zone"),
+            n => (n, "workload"),
+        };
         Some(History {
             before_ms: history.span_ms(),
-            top: points.iter().map(|p| p.1).fold(0.0, f64::max),
+            top: runs.iter().flatten().map(|p| p.1).fold(0.0, f64::max),
             legend: format!(
-                "history before day 0 ({series} series{})",
+                "history before day 0 ({series} {what} series{})",
                 if series > 1 { ", summed" } else { "" }
             ),
-            points,
+            runs,
         })
     }
 
-    /// The history as a thin grey line, and a dashed line at day 0 where the forecast starts.
+    /// The history as a thin grey line (broken at outages), and a dashed line at day 0 where
+    /// the forecast starts.
     fn draw(&self, chart: &mut Chart, unit: TimeUnit, y_top: f64) -> Result<(), ChartError> {
-        chart.draw_series(LineSeries::new(
-            self.points.iter().map(|&(t, v)| (t as f64 / unit.ms, v)),
-            HISTORY.stroke_width(1),
-        ))?;
+        for run in &self.runs {
+            chart.draw_series(LineSeries::new(
+                run.iter().map(|&(t, v)| (t as f64 / unit.ms, v)),
+                HISTORY.stroke_width(1),
+            ))?;
+        }
         chart.draw_series(DashedLineSeries::new(
             vec![(0.0, 0.0), (0.0, y_top)],
             5,

@@ -217,9 +217,11 @@ fn relative_series(rows: &[HistoryRow]) -> Vec<HistorySeries> {
 
 impl History {
     /// The pods of all workload series (or, with none, of all zone series) summed at each
-    /// time a series has a point, each series holding its last value until its next point
-    /// within its own span: the total a reader compares with the forecast's pods running.
-    pub fn total(&self) -> Vec<(i64, f64)> {
+    /// time a series has a point, each series holding its last value until its next point:
+    /// the total a reader compares with the forecast's pods running. Split into runs where
+    /// the history has a gap (a series with no point for more than three of its usual steps,
+    /// or no point at all), so a chart does not draw a line across an outage.
+    pub fn total(&self) -> Vec<Vec<(i64, f64)>> {
         let workloads: Vec<&HistorySeries> = self
             .series
             .iter()
@@ -230,30 +232,46 @@ impl History {
         } else {
             workloads
         };
+        let tolerance: Vec<i64> = chosen.iter().map(|s| 3 * usual_step(&s.points)).collect();
         let mut times: Vec<i64> = chosen
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.0))
             .collect();
         times.sort_unstable();
         times.dedup();
-        times
-            .into_iter()
-            .map(|t| {
-                let sum = chosen
-                    .iter()
-                    .filter_map(|s| {
-                        let first = s.points.first()?.0;
-                        let last = s.points.last()?.0;
-                        if t < first || t > last {
-                            return None;
-                        }
-                        let i = s.points.partition_point(|p| p.0 <= t);
-                        Some(s.points[i - 1].1)
-                    })
-                    .sum();
-                (t, sum)
-            })
-            .collect()
+        let all_tolerance = 3 * usual_step(&times.iter().map(|&t| (t, 0.0)).collect::<Vec<_>>());
+        let mut runs: Vec<Vec<(i64, f64)>> = Vec::new();
+        let mut run: Vec<(i64, f64)> = Vec::new();
+        for t in times {
+            let mut sum = 0.0;
+            let mut in_gap = false;
+            for (s, tolerance) in chosen.iter().zip(&tolerance) {
+                let (Some(first), Some(last)) = (s.points.first(), s.points.last()) else {
+                    continue;
+                };
+                if t < first.0 || t > last.0 {
+                    continue;
+                }
+                let p = s.points[s.points.partition_point(|p| p.0 <= t) - 1];
+                if t - p.0 > *tolerance {
+                    in_gap = true;
+                }
+                sum += p.1;
+            }
+            let apart = run
+                .last()
+                .is_some_and(|&(last, _)| t - last > all_tolerance);
+            if (in_gap || apart) && !run.is_empty() {
+                runs.push(std::mem::take(&mut run));
+            }
+            if !in_gap {
+                run.push((t, sum));
+            }
+        }
+        if !run.is_empty() {
+            runs.push(run);
+        }
+        runs
     }
 
     /// How far back the history reaches, in milliseconds (0 when empty).
@@ -265,6 +283,13 @@ impl History {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// The median time between points (at least 1 ms).
+fn usual_step(points: &[(i64, f64)]) -> i64 {
+    let mut steps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    steps.sort_unstable();
+    steps.get(steps.len() / 2).copied().unwrap_or(1).max(1)
 }
 
 /// Days between two Unix millisecond times.
@@ -329,8 +354,35 @@ mod tests {
         };
         assert_eq!(
             history.total(),
-            [(-20, 1.0), (-15, 11.0), (-10, 12.0), (-5, 22.0), (0, 3.0)]
+            [vec![
+                (-20, 1.0),
+                (-15, 11.0),
+                (-10, 12.0),
+                (-5, 22.0),
+                (0, 3.0)
+            ]]
         );
         assert_eq!(history.span_ms(), 20);
+    }
+
+    #[test]
+    fn the_total_breaks_at_an_outage() {
+        // Points every 10 ms, none from -100 to -40: more than three steps missing.
+        let points: Vec<(i64, f64)> = (-15..=0)
+            .map(|i| i * 10)
+            .filter(|t| !(-100..-40).contains(t))
+            .map(|t| (t, 1.0))
+            .collect();
+        let history = History {
+            path: PathBuf::from("h.csv"),
+            series: vec![HistorySeries {
+                name: "a/x".into(),
+                points,
+            }],
+        };
+        let runs = history.total();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].last(), Some(&(-110, 1.0)));
+        assert_eq!(runs[1].first(), Some(&(-40, 1.0)));
     }
 }
