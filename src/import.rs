@@ -206,7 +206,7 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         &mut findings,
         &mut notes,
     )?;
-    let notes = notes
+    let mut notes: Vec<(PathBuf, String)> = notes
         .into_iter()
         .map(|note| (sources.eni_config.path.to_path_buf(), note))
         .collect();
@@ -280,6 +280,7 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
             }
             per_workload.push(growth);
         }
+        notes.extend(fitted.notes(&workloads.list));
         fits = fitted;
         grown = per_workload;
         builder.history = Some((&fits, &grown));

@@ -728,6 +728,29 @@ impl HistoryFits {
             .collect()
     }
 
+    /// Where a fit's level at day 0 is far from the pods `--pods` shows today: not an error
+    /// (the two may be taken at different times), but the scenario starts from the fit.
+    pub fn notes(&self, workloads: &[Workload]) -> Vec<(PathBuf, String)> {
+        self.workloads
+            .iter()
+            .filter_map(|(&i, f)| {
+                let level = f.trend(0.0);
+                let pods = workloads[i].pods as f64;
+                let off = (level - pods).abs();
+                (off > 2.0 && off > 0.25 * level.max(pods)).then(|| {
+                    (
+                        f.file.clone(),
+                        format!(
+                            "the fit of `{}` gives {level:.0} pods at day 0 ({}) where --pods shows {pods:.0} today; the scenario starts from the fit: check that the query counts what import counts (running pods that take an address) and that both were taken at about the same time",
+                            f.name,
+                            format_time(self.end_ms)
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// One comment line per fit, for the header.
     pub fn fit_lines(&self) -> String {
         let mut out = String::new();
@@ -741,4 +764,137 @@ impl HistoryFits {
 /// Rounded to thousandths: the swing's precision in the scenario.
 fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload(name: &str, kind: Kind) -> Workload {
+        Workload {
+            name: name.to_string(),
+            kind,
+            source: String::new(),
+            pods: 1,
+            cpu_millis: 0,
+            memory_bytes: 0,
+            nodepool: None,
+        }
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> Names {
+        Names::Labels(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn series_are_matched_as_pods_are_grouped() {
+        let workloads = [
+            workload("default/web", Kind::Deployment),
+            workload("batch/report", Kind::Job),
+            workload("default/pods-without-owner", Kind::Deployment),
+            workload("default/db (statefulset)", Kind::StatefulSet),
+            workload("default/db (deployment)", Kind::Deployment),
+        ];
+        let zones = ["cn-hangzhou-h".to_string()];
+        let path = Path::new("h.json");
+        let find = |names: Names| target(path, &names, &workloads, &zones);
+        let owner = |kind, name| {
+            labels(&[
+                ("namespace", "default"),
+                ("owner_kind", kind),
+                ("owner_name", name),
+            ])
+        };
+        assert_eq!(
+            find(owner("ReplicaSet", "web-5d8f7c9b4")),
+            Ok(Target::Workload(0))
+        );
+        assert_eq!(find(owner("Deployment", "web")), Ok(Target::Workload(0)));
+        assert_eq!(find(owner("<none>", "<none>")), Ok(Target::Workload(2)));
+        // Two workloads named db: the owner's kind picks one.
+        assert_eq!(find(owner("StatefulSet", "db")), Ok(Target::Workload(3)));
+        assert_eq!(
+            find(owner("ReplicaSet", "db-7c6b5f8d9")),
+            Ok(Target::Workload(4))
+        );
+        assert_eq!(
+            find(labels(&[
+                ("namespace", "batch"),
+                ("owner_kind", "Job"),
+                ("owner_name", "report-28712345"),
+            ])),
+            Ok(Target::Workload(1))
+        );
+        assert_eq!(
+            find(Names::Csv("default/web".into())),
+            Ok(Target::Workload(0))
+        );
+        assert_eq!(
+            find(labels(&[(
+                "label_topology_kubernetes_io_zone",
+                "cn-hangzhou-h"
+            )])),
+            Ok(Target::Zone("cn-hangzhou-h".into()))
+        );
+        let error = find(owner("ReplicaSet", "wbe-5d8f7c9b4")).unwrap_err();
+        assert!(error.message.contains("nearest: `default/web`"), "{error}");
+        let error = find(labels(&[("job", "kube-state-metrics")])).unwrap_err();
+        assert!(error.message.contains("`owner_name`"), "{error}");
+        let error = find(Names::Csv("cn-hangzhou-x".into())).unwrap_err();
+        assert!(
+            error.message.contains("nearest: `cn-hangzhou-h`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rollouts_are_summed_and_files_overlap_once() {
+        let workloads = [workload("default/web", Kind::Deployment)];
+        let series = |file, name: &str, start: i64, value: f64| Series {
+            file,
+            names: labels(&[
+                ("namespace", "default"),
+                ("owner_kind", "ReplicaSet"),
+                ("owner_name", name),
+            ]),
+            // Hourly for 4 days.
+            points: (0..96)
+                .map(|i| (start + i * 3_600_000, value + (i % 2) as f64))
+                .collect(),
+        };
+        let inputs = [
+            Input {
+                path: Path::new("a.json"),
+                text: "",
+            },
+            Input {
+                path: Path::new("b.json"),
+                text: "",
+            },
+        ];
+        // Two ReplicaSets side by side in file a, and file b repeating a's last day.
+        let fits = fit_all(
+            &inputs,
+            vec![
+                series(0, "web-5d8f7c9b4", 0, 10.0),
+                series(0, "web-7c6b5f8d9", 0, 5.0),
+                series(1, "web-7c6b5f8d9", 72 * 3_600_000, 100.0),
+            ],
+            &workloads,
+            &[],
+        )
+        .unwrap();
+        let web = &fits.workloads[&0];
+        // 96 hours in a; b's 96 hours start at hour 72, so 24 overlap: 168 distinct times.
+        assert_eq!(web.points.len(), 168);
+        // a sums 10 + 5 (+ 1 + 1 on odd hours); b's later value wins where both give one.
+        assert_eq!(web.points[0].1, 15.0);
+        assert_eq!(web.points[1].1, 17.0);
+        assert_eq!(web.points[72].1, 100.0);
+    }
 }

@@ -67,6 +67,18 @@ fn a_prometheus_matrix_round_trips_through_import_and_run() {
         &["--horizon", "30d", "-o", out.to_str().unwrap()],
     );
     assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // The fixtures' pods.json shows 5 web pods; the history ends at 30: said, not refused.
+    let err = stderr(&output);
+    assert!(
+        err.contains("the fit of `default/web` gives 30 pods at day 0 (2026-12-01T00:00:00Z) where --pods shows 5 today"),
+        "{err}"
+    );
+    assert!(!err.contains("the fit of `default/db`"), "{err}");
+    assert!(
+        stdout(&output).contains("cluster.toml and "),
+        "{}",
+        stdout(&output)
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("history = \"cluster.history.csv\""), "{text}");
     assert!(
