@@ -246,6 +246,17 @@ fn inputs_that_are_something_else_are_refused_naming_the_file() {
         let output = import(&[], &["--history", path.to_str().unwrap(), "-o", o]);
         refused(&output, "json", &[word]);
     }
+    // Four days, but only 20 points: too few.
+    let sparse: String = (0..20)
+        .map(|i| format!("{},default/web,5\n", 1_796_083_200 - i * 4 * 3600 * 4))
+        .collect();
+    let sparse = scratch.write("sparse.csv", &format!("time,series,value\n{sparse}"));
+    let output = import(&[], &["--history", sparse.to_str().unwrap(), "-o", o]);
+    refused(
+        &output,
+        "sparse.csv",
+        &["`default/web`", "too little history: 20 points over"],
+    );
     // A zone that is not the cluster's.
     let zone = scratch.write("zone.csv", "time,series,value\n1796083200,cn-beijing-a,5\n");
     let output = import(&[], &["--history", zone.to_str().unwrap(), "-o", o]);
