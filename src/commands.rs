@@ -107,6 +107,7 @@ pub fn load_text(
 ) -> Result<Scenario, Failure> {
     let (mut scenario, warnings) =
         scenario::parse_with_overrides(path, text, overrides).map_err(Failure::input)?;
+    scenario::read_history(&mut scenario).map_err(Failure::input)?;
     print_findings(path, text, &scenario, &warnings);
     if let Some(runs) = common.runs {
         scenario.runs = runs;

@@ -20,6 +20,7 @@ mod aliyun;
 mod configmap;
 mod emit;
 mod growth;
+mod history;
 mod kube;
 mod nodepools;
 mod snat;
@@ -67,6 +68,9 @@ pub struct Sources<'a> {
     pub instance_types: Option<Input<'a>>,
     /// `aliyun vpc DescribeSnatTableEntries`.
     pub snat_entries: Option<Input<'a>>,
+    /// `--history`: Prometheus range queries or `time,series,value` CSVs of pods per workload
+    /// or zone.
+    pub history: &'a [Input<'a>],
 }
 
 /// How the cluster grows over the horizon.
@@ -109,6 +113,14 @@ pub struct Imported {
     /// What was taken from a bigger file, or how a file was read, as (file, note): not a
     /// problem, but worth saying.
     pub notes: Vec<(PathBuf, String)>,
+    /// With `--history`: the `time,series,value` CSV of the points fitted, to be written as
+    /// [`history_file_name`] beside the scenario, which names it in `[scenario] history`.
+    pub history: Option<String>,
+}
+
+/// The file the history of a scenario written to `output` is kept in, beside it.
+pub fn history_file_name(output: &Path) -> String {
+    history::HistoryFits::sidecar_name(output)
 }
 
 /// An input that is not what it claims to be, or values that make no valid scenario.
@@ -194,7 +206,7 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         &mut findings,
         &mut notes,
     )?;
-    let notes = notes
+    let mut notes: Vec<(PathBuf, String)> = notes
         .into_iter()
         .map(|note| (sources.eni_config.path.to_path_buf(), note))
         .collect();
@@ -227,6 +239,12 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         Some(input) => Some((input.path, kube::pods(input, &mut findings)?)),
         None => None,
     };
+    let mut series = Vec::new();
+    for (i, input) in sources.history.iter().enumerate() {
+        series.extend(history::read(input, i)?);
+    }
+    let fits;
+    let grown;
 
     let mut builder = Builder {
         sources,
@@ -236,11 +254,39 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         described: &described,
         snat: snat.as_ref(),
         findings: &mut findings,
+        history: None,
     };
     let cluster = builder.cluster(nodes.as_ref(), types.as_ref())?;
     let workloads = builder.workloads(pods.as_ref(), &cluster)?;
-    let curves = builder.curves(&workloads.list)?;
+    let mut curves = builder.curves(&workloads.list)?;
+    if !sources.history.is_empty() {
+        let zones: BTreeSet<String> = described
+            .iter()
+            .map(|v| v.zone.clone())
+            .chain(
+                cluster
+                    .pools
+                    .iter()
+                    .flat_map(|p| p.zones.iter().map(|z| z.0.clone())),
+            )
+            .collect();
+        let zones: Vec<String> = zones.into_iter().collect();
+        let fitted = history::fit_all(sources.history, series, &workloads.list, &zones)?;
+        let mut per_workload = Vec::new();
+        for (i, w) in workloads.list.iter().enumerate() {
+            let growth = fitted.workload(i, w, options.horizon_ms)?;
+            if let Some(g) = &growth {
+                curves.0[i] = g.curve.clone();
+            }
+            per_workload.push(growth);
+        }
+        notes.extend(fitted.notes(&workloads.list));
+        fits = fitted;
+        grown = per_workload;
+        builder.history = Some((&fits, &grown));
+    }
     let toml = builder.emit(&cluster, &workloads, &curves);
+    let builder_history = builder.history.map(|(fits, _)| fits.sidecar());
 
     let (scenario, warnings) = scenario::parse(&options.output, &toml).map_err(|e| {
         ImportError::new(
@@ -259,6 +305,7 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         scenario,
         findings,
         notes,
+        history: builder_history,
     })
 }
 
@@ -349,6 +396,11 @@ struct Builder<'a, 'f> {
     /// The SNAT table, when `--snat-entries` gave it.
     snat: Option<&'a snat::SnatListing>,
     findings: &'f mut Vec<Finding>,
+    /// With `--history`: the fits, and what they make of each workload.
+    history: Option<(
+        &'a history::HistoryFits,
+        &'a [Option<history::WorkloadGrowth>],
+    )>,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! engine never sees a raw string, duration text or a name it would have to look up.
 
 mod file;
+mod history;
 mod overrides;
 mod units;
 mod validate;
@@ -17,6 +18,10 @@ use ipnet::Ipv4Net;
 
 pub use crate::catalog::InstanceType;
 pub use file::{key_segment, nearest as nearest_name};
+pub use history::{
+    CsvError, HISTORY_HEADER, History, HistoryRow, HistorySeries, days_between, format_time,
+    parse_history_csv, parse_time, read_history,
+};
 pub use overrides::{Override, parse_with_overrides};
 pub use units::{format_duration, human_duration, parse_duration_ms};
 
@@ -77,6 +82,8 @@ pub struct Scenario {
     pub planning: Planning,
     /// `[gates]`.
     pub gates: Gates,
+    /// `[scenario] history`: the pod counts `import` fitted the growth to, for the charts.
+    pub history: Option<History>,
 }
 
 /// `runs = "auto"`: how sure the runs must make the answer, and how many runs it may take.

@@ -40,6 +40,12 @@ pub struct ImportArgs {
     /// Growth of every workload in percent per day, compounded daily.
     #[arg(long, value_name = "P")]
     pub growth_percent_per_day: Option<f64>,
+    /// Pods per workload (or zone) over the past weeks, to fit the growth to: a Prometheus range
+    /// query's answer (`curl .../api/v1/query_range`, or `promtool query range -o json`) or a
+    /// `time,series,value` CSV; repeatable. Needs -o: the points fitted are kept beside the
+    /// scenario for `planner run` to draw.
+    #[arg(long, value_name = "FILE")]
+    pub history: Vec<PathBuf>,
     /// The scenario's horizon.
     #[arg(long, default_value = "90d", value_name = "DURATION")]
     pub horizon: String,
@@ -69,6 +75,18 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         (_, Some(p)) => Growth::PercentPerDay(p),
         (None, None) => Growth::None,
     };
+    if !args.history.is_empty() {
+        if growth != Growth::None {
+            return Err(Failure::input(
+                "--history fits the growth to the past, and --growth-per-day or --growth-percent-per-day would replace it: give one or the other",
+            ));
+        }
+        if args.output.is_none() {
+            return Err(Failure::input(
+                "--history needs -o SCENARIO.toml: the points fitted are written beside the scenario (SCENARIO.history.csv), which names them in `[scenario] history` for `planner run` to draw",
+            ));
+        }
+    }
     let horizon_ms = scenario::parse_duration_ms(&args.horizon)
         .map_err(|e| Failure::input(format!("--horizon: {e}")))?;
     if !(scenario::SECOND_MS..=3650 * scenario::DAY_MS).contains(&horizon_ms) {
@@ -78,7 +96,7 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         )));
     }
     let lint = idle_fraction(args.idle_fraction)?;
-    let inputs: Vec<(&Path, &str)> = [
+    let mut inputs: Vec<(&Path, &str)> = [
         (Some(&args.eni_config), "the eni-config ConfigMap"),
         (Some(&args.vswitches), "the DescribeVSwitches output"),
         (args.nodes.as_ref(), "the nodes"),
@@ -95,6 +113,23 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
     .into_iter()
     .filter_map(|(path, what)| path.map(|p| (p.as_path(), what)))
     .collect();
+    inputs.extend(args.history.iter().map(|p| (p.as_path(), "the history")));
+    let sidecar = args.output.as_ref().map(|output| {
+        output
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(import::history_file_name(output))
+    });
+    if let Some(sidecar) = sidecar.as_ref().filter(|_| !args.history.is_empty()) {
+        for (path, _) in &inputs {
+            if path == sidecar || (sidecar.exists() && contains_same(path, sidecar)) {
+                return Err(Failure::input(format!(
+                    "{}: -o would overwrite this input with the history it keeps beside the scenario; choose another output",
+                    sidecar.display()
+                )));
+            }
+        }
+    }
     if let Some(output) = &args.output {
         for (path, _) in &inputs {
             if path == output || (output.exists() && contains_same(path, output)) {
@@ -109,6 +144,11 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         .iter()
         .map(|(path, what)| read_input(path, what))
         .collect::<Result<_, _>>()?;
+    let history: Vec<Input> = args
+        .history
+        .iter()
+        .filter_map(|p| input_for(Some(p), &inputs, &texts))
+        .collect();
     let sources = Sources {
         eni_config: Input {
             path: &args.eni_config,
@@ -122,6 +162,7 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         pods: input_for(args.pods.as_deref(), &inputs, &texts),
         instance_types: input_for(args.instance_types.as_deref(), &inputs, &texts),
         snat_entries: input_for(args.snat_entries.as_deref(), &inputs, &texts),
+        history: &history,
     };
     let shown = args
         .output
@@ -147,6 +188,15 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
     }
     match &args.output {
         Some(path) => {
+            // The history first, so a scenario never names a file that is not there.
+            if let (Some(text), Some(sidecar)) = (&imported.history, &sidecar) {
+                std::fs::write(sidecar, text).map_err(|e| {
+                    Failure::input(format!(
+                        "{}: cannot write the history: {e}",
+                        sidecar.display()
+                    ))
+                })?;
+            }
             std::fs::write(path, &imported.toml).map_err(|e| {
                 Failure::input(format!(
                     "{}: cannot write the scenario: {e}",
@@ -154,8 +204,12 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
                 ))
             })?;
             let s = &imported.scenario;
+            let history = match (&imported.history, &sidecar) {
+                (Some(_), Some(sidecar)) => format!(" and {}", sidecar.display()),
+                _ => String::new(),
+            };
             print(format!(
-                "wrote {} ({} vSwitches, {} node pools, {} workloads); next: planner run {}\n",
+                "wrote {}{history} ({} vSwitches, {} node pools, {} workloads); next: planner run {}\n",
                 path.display(),
                 s.vswitches.len(),
                 s.nodepools.len(),

@@ -157,7 +157,11 @@ impl Builder<'_, '_> {
                 format_duration(compound_step(opts.horizon_ms))
             ),
         };
-        writeln!(out, "#   growth:         {growth_line}")?;
+        let growth_line = match self.history {
+            Some((fits, _)) => format!("{}\n{}", fits.header_line(), fits.fit_lines()),
+            None => growth_line,
+        };
+        writeln!(out, "#   growth:         {}", growth_line.trim_end())?;
         writeln!(out, "#")?;
         writeln!(
             out,
@@ -175,6 +179,14 @@ impl Builder<'_, '_> {
             "defaulted: 10 seeded runs (`planner run --runs N` overrides)",
         )?;
         kv(out, "seed", "1", "defaulted")?;
+        if self.history.is_some() {
+            kv(
+                out,
+                "history",
+                &q(&super::history_file_name(&opts.output)),
+                "the points the growth was fitted to (time,series,value), drawn in pods.png",
+            )?;
+        }
         writeln!(out)?;
         Ok(())
     }
@@ -274,7 +286,7 @@ impl Builder<'_, '_> {
                 &pool.nodes.to_string(),
                 "defaulted: today's nodes (kubectl does not show the autoscaler's limits)",
             )?;
-            let grows = !matches!(opts.growth, Growth::None);
+            let grows = !matches!(opts.growth, Growth::None) || self.history.is_some();
             let max_nodes = if grows {
                 ((pool.nodes as f64) * scale / TARGET_FILL)
                     .ceil()
@@ -326,7 +338,8 @@ impl Builder<'_, '_> {
     ) -> std::fmt::Result {
         let opts = self.options;
         let horizon = format_duration(opts.horizon_ms);
-        for (w, curve) in workloads.iter().zip(curves.iter()) {
+        for (i, (w, curve)) in workloads.iter().zip(curves.iter()).enumerate() {
+            let fitted = self.history.and_then(|(_, grown)| grown[i].as_ref());
             writeln!(out, "[[workload]]")?;
             kv(out, "name", &q(&w.name), &w.source)?;
             kv(out, "kind", &q(kind_name(w.kind)), "from the pods' owner")?;
@@ -363,6 +376,7 @@ impl Builder<'_, '_> {
                 }
                 (Growth::PercentPerDay(p), _) => format!("{today}, x (1 + {}%)^days", number(p)),
             };
+            let growth = fitted.map_or(growth, |f| f.comment.clone());
             if w.kind == Kind::Job {
                 kv(
                     out,
@@ -383,6 +397,9 @@ impl Builder<'_, '_> {
                 )?;
             } else {
                 kv(out, "replicas", &points(curve), &growth)?;
+            }
+            if let Some((swing, comment)) = fitted.and_then(|f| f.swing.as_ref()) {
+                kv(out, "daily_swing", &number(*swing), comment)?;
             }
             writeln!(out)?;
         }

@@ -98,6 +98,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
             max_pods_pending_ip: None,
             confidence: None,
         },
+        history: None,
     }
 }
 

@@ -306,6 +306,17 @@ fn time_panel<'a, 'b>(
     horizon_ms: Millis,
     panel: &Panel,
 ) -> Result<Chart<'a, 'b>, ChartError> {
+    time_panel_from(area, unit, 0, horizon_ms, panel)
+}
+
+/// A time panel whose axis starts `before_ms` before day 0 (for the history).
+fn time_panel_from<'a, 'b>(
+    area: &'a Area<'b>,
+    unit: TimeUnit,
+    before_ms: Millis,
+    horizon_ms: Millis,
+    panel: &Panel,
+) -> Result<Chart<'a, 'b>, ChartError> {
     let Panel {
         caption,
         y_top,
@@ -334,7 +345,13 @@ fn time_panel<'a, 'b>(
     if !caption.is_empty() {
         builder.caption(caption, font(fonts.caption));
     }
-    let mut chart = builder.build_cartesian_2d(0f64..x_max, 0f64..y_top)?;
+    // Not -0.0: charts without history keep their bytes.
+    let x_min = if before_ms == 0 {
+        0.0
+    } else {
+        -(before_ms as f64) / unit.ms
+    };
+    let mut chart = builder.build_cartesian_2d(x_min..x_max, 0f64..y_top)?;
     let x_desc = format!("time ({})", unit.name);
     let mut mesh = chart.configure_mesh();
     mesh.x_labels(9)
@@ -791,24 +808,33 @@ fn pods_rgb(scenario: &Scenario, summary: &Summary) -> Result<Vec<u8>, ChartErro
         if !actions.is_empty() {
             entries.push((Swatch::Dashed(ACTION), "operator action".into()));
         }
+        let history = History::of(scenario);
+        if let Some(history) = &history {
+            entries.push((Swatch::Line(HISTORY), history.legend.clone()));
+        }
+        let before_ms = history.as_ref().map_or(0, |h| h.before_ms);
         let body = legend(&rest, &entries)?.margin(0, 6, 6, 6);
         let (upper, lower) = body.split_vertically(body.dim_in_pixel().1 * 52 / 100);
-        let unit = time_unit(summary.horizon_ms);
+        let unit = time_unit(summary.horizon_ms + before_ms);
         let x = xs(&summary.times_ms, unit);
         let mut markers = actions.clone();
         markers.extend(shortages);
 
-        let running_top = y_top(f64::from(
-            summary
-                .pods_running
-                .iter()
-                .map(|s| s.p50)
-                .max()
-                .unwrap_or(0),
-        ));
-        let mut chart = time_panel(
+        let running_top = y_top(
+            f64::from(
+                summary
+                    .pods_running
+                    .iter()
+                    .map(|s| s.p50)
+                    .max()
+                    .unwrap_or(0),
+            )
+            .max(history.as_ref().map_or(0.0, |h| h.top)),
+        );
+        let mut chart = time_panel_from(
             &upper,
             unit,
+            before_ms,
             summary.horizon_ms,
             &Panel {
                 caption: "pods running (with an address)",
@@ -819,6 +845,9 @@ fn pods_rgb(scenario: &Scenario, summary: &Summary) -> Result<Vec<u8>, ChartErro
             },
         )?;
         draw_spread(&mut chart, &x, &summary.pods_running, RUNNING, false)?;
+        if let Some(history) = &history {
+            history.draw(&mut chart, unit, running_top)?;
+        }
         draw_markers(&mut chart, &markers, unit, running_top, 19)?;
 
         let waiting_top = y_top(f64::from(
@@ -829,9 +858,10 @@ fn pods_rgb(scenario: &Scenario, summary: &Summary) -> Result<Vec<u8>, ChartErro
                 .max()
                 .unwrap_or(0),
         ));
-        let mut chart = time_panel(
+        let mut chart = time_panel_from(
             &lower,
             unit,
+            before_ms,
             summary.horizon_ms,
             &Panel {
                 caption: "pods waiting for an address (CNI ADD failed or stalled)",
@@ -845,6 +875,65 @@ fn pods_rgb(scenario: &Scenario, summary: &Summary) -> Result<Vec<u8>, ChartErro
         draw_markers(&mut chart, &markers, unit, waiting_top, 19)?;
         Ok(())
     })
+}
+
+/// The pods of the history the scenario's growth was fitted to (`[scenario] history`), drawn
+/// before day 0 so that the fit can be judged against the forecast.
+struct History {
+    /// Runs without gaps of (ms relative to day 0, pods summed over the series).
+    runs: Vec<Vec<(i64, f64)>>,
+    before_ms: Millis,
+    top: f64,
+    legend: String,
+}
+
+const HISTORY: RGBColor = RGBColor(120, 120, 120);
+
+impl History {
+    fn of(scenario: &Scenario) -> Option<History> {
+        let history = scenario.history.as_ref()?;
+        let runs = history.total();
+        if runs.is_empty() {
+            return None;
+        }
+        // `total` sums the workload series, or the zone series when there are none.
+        let workloads = history
+            .series
+            .iter()
+            .filter(|s| s.name.contains('/'))
+            .count();
+        let (series, what) = match workloads {
+            0 => (history.series.len(), "zone"),
+            n => (n, "workload"),
+        };
+        Some(History {
+            before_ms: history.span_ms(),
+            top: runs.iter().flatten().map(|p| p.1).fold(0.0, f64::max),
+            legend: format!(
+                "history before day 0 ({series} {what} series{})",
+                if series > 1 { ", summed" } else { "" }
+            ),
+            runs,
+        })
+    }
+
+    /// The history as a thin grey line (broken at outages), and a dashed line at day 0 where
+    /// the forecast starts.
+    fn draw(&self, chart: &mut Chart, unit: TimeUnit, y_top: f64) -> Result<(), ChartError> {
+        for run in &self.runs {
+            chart.draw_series(LineSeries::new(
+                run.iter().map(|&(t, v)| (t as f64 / unit.ms, v)),
+                HISTORY.stroke_width(1),
+            ))?;
+        }
+        chart.draw_series(DashedLineSeries::new(
+            vec![(0.0, 0.0), (0.0, y_top)],
+            5,
+            5,
+            HISTORY.stroke_width(2),
+        ))?;
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

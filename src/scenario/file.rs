@@ -100,6 +100,9 @@ pub struct ScenarioSection {
     pub max_runs: Option<i64>,
     /// Time-series resolution.
     pub sample_interval: Option<Duration>,
+    /// The `time,series,value` CSV of the history the growth was fitted to (`planner import
+    /// --history`), relative to the scenario's folder.
+    pub history: Option<String>,
 }
 
 /// `runs`: a count, or `"auto"`.

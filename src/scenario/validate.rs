@@ -25,6 +25,8 @@ use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::path::Path;
 
+use super::History;
+use super::file::ScenarioSection;
 use super::file::{
     GatesSection, Locator, PlanningSection, Runs, ScenarioFile, TerwayEntry, nearest,
 };
@@ -150,6 +152,20 @@ impl Checker<'_> {
             return Err(self.err(key, format!("{what} must not be empty")));
         }
         Ok(())
+    }
+
+    /// `[scenario] history`, resolved against the scenario's folder; the file is read later
+    /// (`scenario::read_history`), so parsing stays free of other files.
+    fn history(&self, section: &ScenarioSection) -> Result<Option<History>, ScenarioError> {
+        let Some(file) = &section.history else {
+            return Ok(None);
+        };
+        self.not_empty("scenario.history", file, "the history file")?;
+        let folder = self.path.parent().unwrap_or(Path::new(""));
+        Ok(Some(History {
+            path: folder.join(file),
+            series: Vec::new(),
+        }))
     }
 
     /// A duration of at least `min_ms`.
@@ -320,6 +336,7 @@ impl Checker<'_> {
             nodepools,
             workloads,
             actions,
+            history: self.history(section)?,
         };
         scenario.check_memory().map_err(|error| ScenarioError {
             line: self.locator.line(&error.key),

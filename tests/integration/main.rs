@@ -7,6 +7,7 @@
 mod check;
 mod cli;
 mod determinism;
+mod history;
 mod import;
 mod layering;
 mod malformed;
