@@ -12,8 +12,8 @@ use ipnet::Ipv4Net;
 
 use crate::model::RunResult;
 use crate::scenario::{
-    Action, ActionKind, MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, Millis, Scenario, VSwitchSpec,
-    human_duration, usable_addresses,
+    Action, ActionKind, IpamType, MAX_VSWITCH_PREFIX, MIN_VSWITCH_PREFIX, Millis, PREFIX_ADDRESSES,
+    Scenario, VSwitchSpec, human_duration, usable_addresses,
 };
 use crate::stats::{
     WaitPercentiles, idle_at_peak, time_interval_at, time_percentile, value_interval_at,
@@ -221,6 +221,87 @@ pub fn free_block(vpc: &[Ipv4Net], taken: &[Ipv4Net], prefix: u8) -> Option<Ipv4
         }
     }
     None
+}
+
+/// IP prefix mode in one zone: what the prefix-mode pools hold at `max_nodes` against the
+/// reserved blocks of the vSwitches they draw on, and, when short, the reservation and the
+/// vSwitch around it that would hold them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrefixPlan {
+    /// Zone name.
+    pub zone: String,
+    /// /28 prefixes the zone's prefix-mode nodes hold at `max_nodes` (each pool's nodes spread
+    /// evenly over its zones, rounded up).
+    pub needed_prefixes: u32,
+    /// /28 prefixes the reserved blocks of the zone's listed vSwitches hold.
+    pub reserved_prefixes: u32,
+    /// When short: the mask of one reservation that holds every needed prefix.
+    pub reservation_prefix_len: Option<u8>,
+    /// And of a new vSwitch around it: four times the reservation, as Terway's own Terraform
+    /// reserves a /18 in a /16, so that ENI primaries and other resources keep a normal range.
+    pub vswitch_prefix_len: Option<u8>,
+    /// The lowest free aligned block of that size in the VPC.
+    pub vswitch_cidr: Option<Ipv4Net>,
+}
+
+/// [`PrefixPlan`] for every zone where a prefix-mode node pool runs. Static: the prefixes a node
+/// holds do not depend on its pods.
+pub fn prefix_plans(scenario: &Scenario) -> Vec<PrefixPlan> {
+    let mut taken: Vec<Ipv4Net> = scenario.vswitches.iter().map(|v| v.cidr).collect();
+    let mut out = Vec::new();
+    for (zone, name) in scenario.zones.iter().enumerate() {
+        let mut needed = 0u32;
+        let mut listed: Vec<usize> = Vec::new();
+        for pool in &scenario.nodepools {
+            let Some(position) = pool.zones.iter().position(|&z| z == zone) else {
+                continue;
+            };
+            let config = pool.terway.applied_to(&scenario.terway_configs[0]);
+            if !(config.enable_ip_prefix && config.ipam == IpamType::Centralized) {
+                continue;
+            }
+            let zones = pool.zones.len() as u32;
+            let nodes =
+                pool.max_nodes / zones + u32::from((position as u32) < pool.max_nodes % zones);
+            needed += nodes * config.ipv4_prefix_count;
+            listed.extend(config.vswitches.get(name).into_iter().flatten().copied());
+            if config.vswitches.get(name).is_none_or(Vec::is_empty) {
+                listed.push(pool.node_vswitch[position]);
+            }
+        }
+        if needed == 0 {
+            continue;
+        }
+        listed.sort_unstable();
+        listed.dedup();
+        let reserved: u32 = listed
+            .iter()
+            .map(|&v| &scenario.vswitches[v])
+            .filter(|v| v.zone == zone)
+            .map(VSwitchSpec::reserved_prefixes)
+            .sum();
+        let (mut reservation_prefix_len, mut vswitch_prefix_len, mut vswitch_cidr) =
+            (None, None, None);
+        if needed > reserved {
+            let addresses = u64::from(needed) * u64::from(PREFIX_ADDRESSES);
+            let bits = 64 - (addresses - 1).leading_zeros();
+            let mask = (32 - bits).min(28) as u8;
+            reservation_prefix_len = Some(mask);
+            let around = mask.saturating_sub(2).max(MIN_VSWITCH_PREFIX);
+            vswitch_prefix_len = Some(around);
+            vswitch_cidr = free_block(&scenario.vpc_cidrs, &taken, around);
+            taken.extend(vswitch_cidr);
+        }
+        out.push(PrefixPlan {
+            zone: name.clone(),
+            needed_prefixes: needed,
+            reserved_prefixes: reserved,
+            reservation_prefix_len,
+            vswitch_prefix_len,
+            vswitch_cidr,
+        });
+    }
+    out
 }
 
 /// Recommendations for every zone whose planning-percentile demand plus headroom exceeds, at

@@ -94,6 +94,26 @@ pub struct VSwitchRow {
     pub full_ci: [TimeInterval; 3],
 }
 
+/// One row of `prefixes.csv`: a vSwitch's reserved CIDR blocks, whose /28 IP prefixes only
+/// prefix-mode nodes take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrefixRow {
+    /// `vsw-...`
+    pub vswitch: String,
+    /// Its zone.
+    pub zone: String,
+    /// The reserved blocks, space-separated.
+    pub reserved: String,
+    /// /28 prefixes the blocks hold.
+    pub prefixes: u32,
+    /// Most prefixes taken at once, median run.
+    pub peak_used_p50: u32,
+    /// 90th percentile run.
+    pub peak_used_p90: u32,
+    /// Fraction of runs in which every prefix was taken at some point.
+    pub full_runs: f64,
+}
+
 /// One combination of a what-if sweep, as `sweep.csv` and `sweep.png` show it. Figures are for
 /// the whole cluster: the earliest zone shortage, the fullest vSwitch.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +157,11 @@ pub struct Summary {
     pub zones: Vec<ZoneRow>,
     /// One per vSwitch, in scenario order.
     pub vswitches: Vec<VSwitchRow>,
+    /// One per vSwitch with reserved blocks, in scenario order (empty without prefix mode).
+    pub prefixes: Vec<PrefixRow>,
+    /// Per zone with prefix-mode nodes, the prefixes they hold at `max_nodes` against the
+    /// reservations.
+    pub prefix_plans: Vec<crate::plan::PrefixPlan>,
     /// Sample times.
     pub times_ms: Vec<Millis>,
     /// `[sample][vswitch]` used addresses.
@@ -207,6 +232,30 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
             }
         })
         .collect();
+    let prefixes = scenario
+        .vswitches
+        .iter()
+        .enumerate()
+        .filter(|(_, spec)| !spec.cidr_reservations.is_empty())
+        .map(|(index, spec)| {
+            let peaks = || runs.iter().map(|r| r.vswitches[index].peak_prefixes_used);
+            let total = spec.reserved_prefixes();
+            PrefixRow {
+                vswitch: spec.id.clone(),
+                zone: scenario.zones[spec.zone].clone(),
+                reserved: spec
+                    .cidr_reservations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                prefixes: total,
+                peak_used_p50: value_percentile(peaks(), 50.0),
+                peak_used_p90: value_percentile(peaks(), 90.0),
+                full_runs: peaks().filter(|&peak| peak >= total).count() as f64 / runs.len() as f64,
+            }
+        })
+        .collect();
     let times_ms = runs[0].samples.times_ms.clone();
     for run in runs {
         assert_eq!(
@@ -243,6 +292,8 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
         horizon_ms: scenario.horizon_ms,
         zones,
         vswitches,
+        prefixes,
+        prefix_plans: crate::plan::prefix_plans(scenario),
         times_ms,
         vswitch_used,
         vswitch_idle,
@@ -596,6 +647,55 @@ pub fn summary_table(summary: &Summary) -> String {
             ),
             vswitch.full_runs * 100.0
         );
+    }
+    if !summary.prefixes.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<18} {:<28} {:>8} {:>15}  {:>11} {:>10}",
+            "IP prefixes",
+            "reserved blocks",
+            "/28s",
+            "peak used p50/90",
+            "free at p90",
+            "runs full"
+        );
+        for row in &summary.prefixes {
+            let _ = writeln!(
+                out,
+                "{:<18} {:<28} {:>8} {:>15}  {:>11} {:>9.0}%",
+                row.vswitch,
+                row.reserved,
+                row.prefixes,
+                format!("{} / {}", row.peak_used_p50, row.peak_used_p90),
+                row.prefixes.saturating_sub(row.peak_used_p90),
+                row.full_runs * 100.0
+            );
+        }
+    }
+    for plan in &summary.prefix_plans {
+        let _ = write!(
+            out,
+            "prefix mode in {}: nodes at max_nodes hold {} /28 prefixes, the reserved blocks {}",
+            plan.zone, plan.needed_prefixes, plan.reserved_prefixes
+        );
+        match (plan.reservation_prefix_len, plan.vswitch_prefix_len) {
+            (Some(reservation), Some(around)) => {
+                let place = plan
+                    .vswitch_cidr
+                    .map_or("(no free block in the VPC)".to_string(), |c| {
+                        format!("at {c}")
+                    });
+                let _ = writeln!(
+                    out,
+                    ": reserve a /{reservation} ({} prefixes) for them, in a new /{around} vSwitch {place} (a reservation may not take a vSwitch's first or last three addresses)",
+                    (1u32 << (32 - reservation)) / 16
+                );
+            }
+            _ => {
+                let _ = writeln!(out, ": enough");
+            }
+        }
     }
     let _ = writeln!(out);
     let _ = writeln!(

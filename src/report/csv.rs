@@ -316,15 +316,45 @@ pub fn zone_timeseries(summary: &Summary) -> Vec<u8> {
     to_bytes(rows)
 }
 
-/// Every CSV file with its name.
+/// `prefixes.csv`: one row per vSwitch with reserved blocks (IP prefix mode).
+#[derive(Serialize)]
+struct PrefixCsv<'a> {
+    vswitch: &'a str,
+    zone: &'a str,
+    reserved_cidrs: &'a str,
+    prefixes: u32,
+    peak_prefixes_used_p50: u32,
+    peak_prefixes_used_p90: u32,
+    free_prefixes_at_p90: u32,
+    full_runs: String,
+}
+
+fn prefixes(summary: &Summary) -> Vec<u8> {
+    to_bytes(summary.prefixes.iter().map(|row| PrefixCsv {
+        vswitch: &row.vswitch,
+        zone: &row.zone,
+        reserved_cidrs: &row.reserved,
+        prefixes: row.prefixes,
+        peak_prefixes_used_p50: row.peak_used_p50,
+        peak_prefixes_used_p90: row.peak_used_p90,
+        free_prefixes_at_p90: row.prefixes.saturating_sub(row.peak_used_p90),
+        full_runs: format!("{:.3}", row.full_runs),
+    }))
+}
+
+/// Every CSV file with its name (`prefixes.csv` only when a vSwitch has reserved blocks).
 pub fn all(summary: &Summary) -> Vec<(&'static str, Vec<u8>)> {
-    vec![
+    let mut files = vec![
         ("zones.csv", zones(summary)),
         ("vswitches.csv", vswitches(summary)),
         ("vswitch_timeseries.csv", vswitch_timeseries(summary)),
         ("cluster_timeseries.csv", cluster_timeseries(summary)),
         ("zone_timeseries.csv", zone_timeseries(summary)),
-    ]
+    ];
+    if !summary.prefixes.is_empty() {
+        files.push(("prefixes.csv", prefixes(summary)));
+    }
+    files
 }
 
 /// `sweep.csv`: one row per combination: a column per swept key with its value, then the

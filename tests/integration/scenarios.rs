@@ -171,3 +171,56 @@ fn centralized_runs_short_where_the_daemon_does_not() {
     ]);
     assert_eq!(code(&checked), 0, "{}", stderr(&checked));
 }
+
+/// What prefix.toml's comments promise: the 16 reserved prefixes serve 4 nodes, the fifth
+/// finds none while the normal range is nearly empty, the zone runs short in every run, and the
+/// plan sizes a reservation for max_nodes (8 nodes x 4 prefixes = 32: a /23).
+#[test]
+fn prefix_mode_runs_the_reservation_dry_not_the_vswitch() {
+    let scratch = Scratch::new("prefix");
+    let out = scratch.path("out");
+    let output = planner(&[
+        "run",
+        scenario("prefix.toml").to_str().unwrap(),
+        "--runs",
+        "2",
+        "--check-invariants",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let (header, rows) = read_csv(&out.join("prefixes.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(cell(&header, &rows[0], "reserved_cidrs"), "10.0.1.0/24");
+    assert_eq!(cell(&header, &rows[0], "prefixes"), "16");
+    assert_eq!(cell(&header, &rows[0], "peak_prefixes_used_p90"), "16");
+    assert_eq!(cell(&header, &rows[0], "full_runs"), "1.000");
+    let (header, rows) = read_csv(&out.join("zones.csv"));
+    assert_eq!(cell(&header, &rows[0], "shortage_runs"), "1.000");
+    let (header, rows) = read_csv(&out.join("vswitches.csv"));
+    let pods = rows.iter().find(|r| r[0] == "vsw-f-pods").unwrap();
+    // 4 ENI primaries of the normal range's 1020 - 256 reserved = 764.
+    assert_eq!(cell(&header, pods, "usable_ips"), "764");
+    assert_eq!(cell(&header, pods, "peak_used_p90"), "4");
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            "nodes at max_nodes hold 32 /28 prefixes, the reserved blocks 16: reserve a /23"
+        ),
+        "{text}"
+    );
+
+    // Without reservations there is nothing to report on prefixes.
+    let plain = scratch.path("plain");
+    let output = planner(&[
+        "run",
+        scenario("burst.toml").to_str().unwrap(),
+        "--runs",
+        "1",
+        "--quiet",
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 0);
+    assert!(!plain.join("prefixes.csv").exists());
+}

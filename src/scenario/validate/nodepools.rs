@@ -320,7 +320,7 @@ impl Checker<'_> {
             return Err(self.err(
                 count_key,
                 format!(
-                    "ipv4_prefix_count {} is out of range: a `{}` node holds 1 to {ceiling} prefixes ({} secondary ENIs x {} per ENI less its primary)",
+                    "ipv4_prefix_count {} is out of range: a node of type `{}` holds 1 to {ceiling} prefixes ({} secondary ENIs x {} per ENI less its primary)",
                     config.ipv4_prefix_count,
                     instance_type.name,
                     instance_type.secondary_enis(),
