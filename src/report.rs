@@ -171,6 +171,9 @@ pub struct Summary {
     /// With `runs = "auto"`: how many runs it took and why it stopped (set by the caller that
     /// ran them).
     pub auto_runs: Option<crate::sweep::AutoOutcome>,
+    /// Idle addresses Terway's pools held today per zone (`idle_today` of its vSwitches, from
+    /// `terway-cli mapping`), in zone order; `None` where the scenario does not say.
+    pub idle_today: Vec<Option<u32>>,
 }
 
 /// Aggregates runs (in run order) into a summary.
@@ -260,6 +263,7 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
         events: runs.iter().map(|r| r.events).sum(),
         node_launch_failures: runs.iter().map(|r| u64::from(r.node_launch_failures)).sum(),
         auto_runs: None,
+        idle_today: scenario.live.idle_today_per_zone(scenario),
     }
 }
 
@@ -673,6 +677,49 @@ pub fn summary_table(summary: &Summary) -> String {
             "node launches refused for lack of an eth0 address: {} over all runs",
             summary.node_launch_failures
         );
+    }
+    out.push_str(&idle_today_text(summary));
+    out
+}
+
+/// When the model's pools have settled: the pool loop has trimmed and topped up every node
+/// many times over (`ip_pool_sync_period` is 2 minutes by default).
+const IDLE_SETTLED_MS: Millis = 3_600_000;
+
+/// Per zone, today's idle addresses (from `terway-cli mapping`) beside the model's an hour in
+/// (median run); empty when the scenario does not know today's.
+pub fn idle_today_rows(summary: &Summary) -> Vec<(String, u32, Option<u32>)> {
+    let sample = summary
+        .times_ms
+        .iter()
+        .position(|&t| t >= IDLE_SETTLED_MS)
+        .or_else(|| summary.times_ms.len().checked_sub(1));
+    summary
+        .zones
+        .iter()
+        .enumerate()
+        .filter_map(|(zone, row)| {
+            let today = (*summary.idle_today.get(zone)?)?;
+            let model = sample.and_then(|s| summary.zone_idle.get(s)?.get(zone).map(|v| v.p50));
+            Some((row.zone.clone(), today, model))
+        })
+        .collect()
+}
+
+/// The lines of [`idle_today_rows`] for the summary, or nothing.
+fn idle_today_text(summary: &Summary) -> String {
+    let rows = idle_today_rows(summary);
+    let mut out = String::new();
+    if rows.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "idle addresses in Terway's pools today (terway-cli mapping) and in the model an hour in (p50):"
+    );
+    for (zone, today, model) in rows {
+        let model = model.map_or_else(|| "?".to_string(), |m| m.to_string());
+        let _ = writeln!(out, "  {zone:<18} today {today}, model {model}");
     }
     out
 }

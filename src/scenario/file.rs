@@ -52,6 +52,8 @@ pub struct ScenarioFile {
     pub planning: Option<PlanningSection>,
     /// `[gates]`.
     pub gates: Option<GatesSection>,
+    /// `[source]`.
+    pub source: Option<SourceSection>,
 }
 
 /// `[planning]`: how recommendations are made.
@@ -177,6 +179,10 @@ pub struct VSwitchEntry {
     pub cidr: String,
     /// Addresses held outside the cluster.
     pub used_by_others: Option<i64>,
+    /// The VPC it is in (`vpc-...`), for the runbook.
+    pub vpc_id: Option<String>,
+    /// Addresses Terway's pools held idle in it today (`terway-cli mapping`).
+    pub idle_today: Option<i64>,
 }
 
 /// `[terway]` and `set_terway`: every key optional, so the same shape serves as a patch.
@@ -207,6 +213,14 @@ pub struct TerwayEntry {
     pub idle_ip_reclaim_batch_size: Option<i64>,
     /// Jitter on the reclaim period.
     pub idle_ip_reclaim_jitter_factor: Option<f64>,
+}
+
+/// `[source]`: what the scenario was made from, verbatim, for the runbook.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    /// The `eni_conf` JSON of `kube-system/eni-config` as written.
+    pub eni_conf: Option<String>,
 }
 
 /// `[cloud]`.
@@ -660,6 +674,7 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
             "idle_ip_reclaim_jitter_factor",
         ],
     ),
+    ("[source]", &["eni_conf"]),
     (
         "[cloud]",
         &[
