@@ -10,8 +10,8 @@
 //!
 //! Nothing here touches the file system: `main` reads the files and writes the result.
 //!
-//! The steps, a file each: `configmap` (with `yaml`), `aliyun`, `kube` and `snat` read the
-//! inputs; `nodepools` turns nodes into node pools and `workloads` pods into workloads;
+//! The steps, a file each: `configmap` (with `yaml`), `aliyun`, `kube`, `snat` and `mapping`
+//! read the inputs; `nodepools` turns nodes into node pools and `workloads` pods into workloads;
 //! `growth` gives them replica points; `vswitches` picks the vSwitches and works out what
 //! others use of them; `emit`, `terway_table` and `snat` write the commented TOML. This file holds what the steps
 //! pass between them.
@@ -21,6 +21,7 @@ mod configmap;
 mod emit;
 mod growth;
 mod kube;
+mod mapping;
 mod nodepools;
 mod snat;
 mod terway_table;
@@ -67,6 +68,8 @@ pub struct Sources<'a> {
     pub instance_types: Option<Input<'a>>,
     /// `aliyun vpc DescribeSnatTableEntries`.
     pub snat_entries: Option<Input<'a>>,
+    /// `terway-cli mapping` of the nodes, one file per node or several nodes per file.
+    pub terway_mapping: &'a [Input<'a>],
 }
 
 /// How the cluster grows over the horizon.
@@ -227,6 +230,11 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         Some(input) => Some((input.path, kube::pods(input, &mut findings)?)),
         None => None,
     };
+    let mapping = if sources.terway_mapping.is_empty() {
+        None
+    } else {
+        Some(mapping::Mapping::read(sources.terway_mapping, &described)?)
+    };
 
     let mut builder = Builder {
         sources,
@@ -235,9 +243,11 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         map: &map,
         described: &described,
         snat: snat.as_ref(),
+        mapping: mapping.as_ref(),
         findings: &mut findings,
     };
     let cluster = builder.cluster(nodes.as_ref(), types.as_ref())?;
+    builder.mapping_findings(&cluster);
     let workloads = builder.workloads(pods.as_ref(), &cluster)?;
     let curves = builder.curves(&workloads.list)?;
     let toml = builder.emit(&cluster, &workloads, &curves);
@@ -348,6 +358,8 @@ struct Builder<'a, 'f> {
     described: &'a [VSwitch],
     /// The SNAT table, when `--snat-entries` gave it.
     snat: Option<&'a snat::SnatListing>,
+    /// Today's idle addresses, when `--terway-mapping` gave them.
+    mapping: Option<&'a mapping::Mapping>,
     findings: &'f mut Vec<Finding>,
 }
 

@@ -32,6 +32,7 @@ fn full<'a>() -> Sources<'a> {
         pods: Some(input("pods.json", PODS)),
         instance_types: Some(input("types.json", TYPES)),
         snat_entries: None,
+        terway_mapping: &[],
     }
 }
 
