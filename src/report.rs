@@ -8,6 +8,7 @@
 pub mod ci;
 pub mod csv;
 pub mod png;
+pub mod runbook;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

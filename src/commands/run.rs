@@ -177,6 +177,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     ));
     files.push(("summary.md", report::ci::summary_md(&summary, plan)));
     files.push(("junit.xml", report::ci::junit_xml(&summary, &gates)));
+    if let Some(runbook) = report::runbook::runbook_md(&scenario, &recommendations) {
+        files.push(("runbook.md", runbook));
+    }
     files.extend(charts.iter().map(|(name, bytes)| (*name, bytes.clone())));
     report::write_reports(&out, &files).map_err(Failure::input)?;
     if !args.common.quiet {

@@ -607,7 +607,7 @@ fn idle_fraction_findings(
 
 /// The region of a zone (`cn-hangzhou-h` -> `cn-hangzhou`, `eu-central-1a` -> `eu-central-1`),
 /// or a placeholder when the name has neither shape.
-pub(super) fn region_of(zone: &str) -> String {
+pub fn region_of(zone: &str) -> String {
     let letter_at_end =
         |rest: &str| rest.len() == 1 && rest.bytes().all(|b| b.is_ascii_lowercase());
     if let Some((region, letter)) = zone.rsplit_once('-')
