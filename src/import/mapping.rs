@@ -72,7 +72,7 @@ impl Mapping {
                     return Err(ImportError::new(
                         input.path,
                         format!(
-                            "node `{}` (line {}) is also at {}:{line}; pass each node's mapping once",
+                            "node `{}` (line {}) is also at {}:{line}; pass each node's `terway-cli mapping` once",
                             node.node,
                             node.line,
                             file.display()

@@ -13,5 +13,6 @@ mod malformed;
 mod plan;
 mod properties;
 mod reliability;
+mod runbook;
 mod scenarios;
 mod util;
