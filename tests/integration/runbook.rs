@@ -531,9 +531,7 @@ fn an_imported_scenario_gets_a_runbook_its_cluster_can_run() {
     // Step 6: the alert on the used fraction.
     let rule = &blocks(&runbook, "yaml")[0];
     assert!(
-        rule.contains(&format!(
-            "vswitch_id=~\"vsw-bp1i0pods0001|vsw-bp1i0pods0002\"}}) / "
-        )),
+        rule.contains("vswitch_id=~\"vsw-bp1i0pods0001|vsw-bp1i0pods0002\"}) / "),
         "{rule}"
     );
     let threshold: f64 = rule
