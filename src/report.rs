@@ -719,8 +719,15 @@ fn idle_today_text(summary: &Summary) -> String {
         "idle addresses in Terway's pools today (terway-cli mapping) and in the model an hour in (p50):"
     );
     for (zone, today, model) in rows {
+        let gap = match model {
+            Some(m) if m < today => format!(
+                " (the model's pools hold {} fewer: its shortages may come that many addresses late; add them to used_by_others to keep them)",
+                today - m
+            ),
+            _ => String::new(),
+        };
         let model = model.map_or_else(|| "?".to_string(), |m| m.to_string());
-        let _ = writeln!(out, "  {zone:<18} today {today}, model {model}");
+        let _ = writeln!(out, "  {zone:<18} today {today}, model {model}{gap}");
     }
     out
 }
