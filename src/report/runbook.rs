@@ -1086,6 +1086,118 @@ mod tests {
         assert!(append_vswitch("[1]", "z", "v2").is_err());
     }
 
+    const TWO_ZONES: &str = r#"
+[scenario]
+horizon = "10d"
+
+[vpc]
+cidr = "10.0.0.0/16"
+snat_table_id = "stb-1"
+snat_entries = [
+  { id = "snat-a", source_vswitch_id = "vsw-a", snat_ip = "47.0.0.1" },
+  { id = "snat-wide", source_cidr = "10.0.128.0/17", snat_ip = "47.0.0.2" },
+]
+
+[[vswitch]]
+id = "vsw-a"
+zone = "cn-hangzhou-h"
+cidr = "10.0.0.0/24"
+vpc_id = "vpc-1"
+
+[[vswitch]]
+id = "vsw-b"
+zone = "cn-hangzhou-i"
+cidr = "10.0.1.0/24"
+
+[terway]
+vswitches = { "cn-hangzhou-h" = ["vsw-a"], "cn-hangzhou-i" = ["vsw-b"] }
+
+[[nodepool]]
+name = "p"
+instance_type = "ecs.g7.xlarge"
+zones = ["cn-hangzhou-h", "cn-hangzhou-i"]
+nodes = 2
+
+[source]
+eni_conf = '{"vswitches": {"cn-hangzhou-h": ["vsw-a"], "cn-hangzhou-i": ["vsw-b"]}, "security_group": "sg-1"}'
+"#;
+
+    fn recommendation(zone: usize, name: &str, cidr: &str, expand_by_ms: Millis) -> Recommendation {
+        Recommendation {
+            zone,
+            zone_name: name.to_string(),
+            peak_demand: 300,
+            needed_ips: 360,
+            usable_ips_now: 252,
+            shortfall_ips: 108,
+            shortfall_at_ms: expand_by_ms,
+            add_prefix_len: Some(25),
+            add_count: 1,
+            add_cidr: Some(cidr.parse().unwrap()),
+            cidr_note: None,
+            expand_by_ms,
+            late: false,
+            trigger_used_fraction: 0.5,
+            verified: Some(true),
+            verified_shortage_runs: Some(0.0),
+        }
+    }
+
+    // Zone i is due first, so it is section 1 and `VSW_1`; section 2's patch lists both, as it
+    // assumes section 1 is done. Zone i's new block lies in the SNAT entry 10.0.128.0/17, so it
+    // needs no entry; zone h's does, with the address of the entry covering vsw-a.
+    #[test]
+    fn sections_run_earliest_first_and_later_patches_keep_earlier_vswitches() {
+        let (scenario, _) = crate::scenario::parse(std::path::Path::new("two.toml"), TWO_ZONES)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let recs = vec![
+            recommendation(0, "cn-hangzhou-h", "10.0.2.0/25", 5 * 86_400_000),
+            recommendation(1, "cn-hangzhou-i", "10.0.128.0/25", 2 * 86_400_000),
+        ];
+        let runbook = Runbook::new(&scenario, &recs);
+        let names: Vec<(usize, usize)> = runbook.vswitches().map(|n| (n.number, n.zone)).collect();
+        assert_eq!(names, vec![(1, 1), (2, 0)]);
+        let first = parsed(
+            &runbook
+                .patched_eni_conf(0)
+                .unwrap()
+                .replace("@@VSW_1@@", "vsw-new1"),
+        );
+        assert_eq!(
+            first,
+            serde_json::json!({"vswitches": {"cn-hangzhou-h": ["vsw-a"], "cn-hangzhou-i": ["vsw-b", "vsw-new1"]}, "security_group": "sg-1"})
+        );
+        let second = runbook.patched_eni_conf(1).unwrap();
+        assert!(second.contains("[\"vsw-a\", \"@@VSW_2@@\"]"), "{second}");
+        assert!(second.contains("[\"vsw-b\", \"@@VSW_1@@\"]"), "{second}");
+        let command = runbook.patch_command(1).unwrap();
+        assert!(
+            command.contains("'\"$VSW_1\"'") && command.contains("'\"$VSW_2\"'"),
+            "{command}"
+        );
+
+        let text = runbook.markdown();
+        assert!(
+            text.contains(
+                "`10.0.128.0/25` lies in the SourceCIDR 10.0.128.0/17 of SNAT entry `snat-wide`"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("aliyun vpc CreateSnatEntry --RegionId cn-hangzhou --SnatTableId stb-1 --SourceVSwitchId \"$VSW_2\" --SnatIp 47.0.0.1 --SnatEntryName terway-pods-cn-hangzhou-h-2"),
+            "{text}"
+        );
+        // Zone i's vSwitch names no VPC, so the VPC of another zone's vSwitch is taken.
+        assert!(
+            text.contains("--ZoneId cn-hangzhou-i --VpcId vpc-1 --CidrBlock 10.0.128.0/25"),
+            "{text}"
+        );
+        assert!(
+            text.find("## 1. cn-hangzhou-i").unwrap() < text.find("## 2. cn-hangzhou-h").unwrap()
+        );
+        assert!(runbook_md(&scenario, &[]).is_none());
+    }
+
     #[test]
     fn durations_as_go_writes_them() {
         assert_eq!(go_duration(120_000), "2m");
