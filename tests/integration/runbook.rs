@@ -133,6 +133,10 @@ fn a_mapping_of_several_nodes_makes_idle_addresses_known() {
         out.contains("  cn-hangzhou-i      today 4, model "),
         "{out}"
     );
+    let md = std::fs::read_to_string(reports.join("summary.md")).unwrap();
+    assert!(md.contains("### Idle addresses in Terway's pools"), "{md}");
+    assert!(md.contains("| cn-hangzhou-h | 5 | "), "{md}");
+    assert!(md.contains("| cn-hangzhou-i | 4 | "), "{md}");
     // Without the mapping the summary says nothing about it.
     let run = planner(&[
         "run",
@@ -143,6 +147,8 @@ fn a_mapping_of_several_nodes_makes_idle_addresses_known() {
         scratch.path("reports-without").to_str().unwrap(),
     ]);
     assert!(!stdout(&run).contains("terway-cli mapping"));
+    let md = std::fs::read_to_string(scratch.path("reports-without").join("summary.md")).unwrap();
+    assert!(!md.contains("Idle addresses in Terway's pools"));
 }
 
 // The table dumps (Terway before v1.7), one file per node named after it: node .70 has three
