@@ -32,7 +32,7 @@ const TABLE_HEADER: [&str; 4] = ["Status", "Pod Name", "Res ID", "Factory Res ID
 /// One node's mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeMapping {
-    /// From its `### node NAME` header, or the file's name without extension.
+    /// From its `### node NAME` header, or the file's name (less `.txt`, `.log` or `.out`).
     pub node: String,
     /// The 1-based line where it starts (its header, or 1).
     pub line: usize,
@@ -188,11 +188,17 @@ pub fn read(input: &Input) -> Result<Vec<NodeMapping>, ImportError> {
     if text.trim().is_empty() {
         return Err(fail("is empty".to_string()));
     }
-    let stem = input
+    // Node names hold dots (`cn-hangzhou.10.0.0.5`), so only a known extension is removed.
+    let file_name = input
         .path
-        .file_stem()
+        .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "node".to_string());
+    let stem = [".txt", ".log", ".out"]
+        .iter()
+        .find_map(|ext| file_name.strip_suffix(ext))
+        .unwrap_or(&file_name)
+        .to_string();
     let mut nodes: Vec<NodeMapping> = Vec::new();
     let mut shape = Shape::Unknown;
     let mut recognised = false;
@@ -433,6 +439,8 @@ ERROR  | web-0                  | 00:16:3e:0c:7b:1a.192.168.2.18   |
         let nodes = read_text("dir/node-a.txt", text).unwrap();
         assert_eq!(nodes.len(), 1);
         assert_eq!(nodes[0].node, "node-a");
+        let nodes = read_text("dir/cn-hangzhou.10.0.0.5", text).unwrap();
+        assert_eq!(nodes[0].node, "cn-hangzhou.10.0.0.5");
         assert_eq!(
             nodes[0].idle,
             vec![
