@@ -687,14 +687,21 @@ pub fn summary_table(summary: &Summary) -> String {
 /// many times over (`ip_pool_sync_period` is 2 minutes by default).
 const IDLE_SETTLED_MS: Millis = 3_600_000;
 
-/// Per zone, today's idle addresses (from `terway-cli mapping`) beside the model's an hour in
-/// (median run); empty when the scenario does not know today's.
-pub fn idle_today_rows(summary: &Summary) -> Vec<(String, u32, Option<u32>)> {
+/// The sample the model's idle addresses are read at: the first an hour in or later (the
+/// last when the run is shorter), and its time.
+pub fn idle_settled_sample(summary: &Summary) -> Option<(usize, Millis)> {
     let sample = summary
         .times_ms
         .iter()
         .position(|&t| t >= IDLE_SETTLED_MS)
-        .or_else(|| summary.times_ms.len().checked_sub(1));
+        .or_else(|| summary.times_ms.len().checked_sub(1))?;
+    Some((sample, summary.times_ms[sample]))
+}
+
+/// Per zone, today's idle addresses (from `terway-cli mapping`) beside the model's at
+/// [`idle_settled_sample`] (median run); empty when the scenario does not know today's.
+pub fn idle_today_rows(summary: &Summary) -> Vec<(String, u32, Option<u32>)> {
+    let sample = idle_settled_sample(summary).map(|(sample, _)| sample);
     summary
         .zones
         .iter()
@@ -714,20 +721,15 @@ fn idle_today_text(summary: &Summary) -> String {
     if rows.is_empty() {
         return out;
     }
+    let at = idle_settled_sample(summary).map_or(0, |(_, t)| t);
     let _ = writeln!(
         out,
-        "idle addresses in Terway's pools today (terway-cli mapping) and in the model an hour in (p50):"
+        "idle addresses in Terway's pools today (terway-cli mapping) and in the model at {} (p50):",
+        human_duration(at)
     );
     for (zone, today, model) in rows {
-        let gap = match model {
-            Some(m) if m < today => format!(
-                " (the model's pools hold {} fewer: its shortages may come that many addresses late; add them to used_by_others to keep them)",
-                today - m
-            ),
-            _ => String::new(),
-        };
         let model = model.map_or_else(|| "?".to_string(), |m| m.to_string());
-        let _ = writeln!(out, "  {zone:<18} today {today}, model {model}{gap}");
+        let _ = writeln!(out, "  {zone:<18} today {today}, model {model}");
     }
     out
 }

@@ -55,8 +55,8 @@ pub struct Scenario {
     /// The VPC's SNAT table (`[vpc] snat_entries`); `None` when the scenario does not carry it,
     /// and then nothing is judged about the pods' way to the internet.
     pub snat: Option<SnatTable>,
-    /// What the scenario knows of the live cluster that the model does not run: read by the
-    /// runbook and the report, never by the model.
+    /// What the scenario knows of the live cluster: read by the runbook and the report, and by
+    /// the model only for the idle addresses its first nodes start with.
     pub live: Live,
     /// Zones, sorted by name: every zone named by a vSwitch or a node pool.
     pub zones: Vec<String>,
@@ -208,8 +208,8 @@ pub struct Live {
     pub vpc_ids: Vec<Option<String>>,
     /// `idle_today` of each vSwitch (indexed like [`Scenario::vswitches`]): the addresses
     /// Terway's pools held idle in it when the scenario was imported (`terway-cli mapping`).
-    /// Counted apart from `used_by_others`; the model's pools make their own idle addresses,
-    /// so it is a figure to compare with, not a starting state.
+    /// Counted apart from `used_by_others`: a run's first nodes start holding them (each
+    /// zone's spread over its nodes), the one place the model reads this struct.
     pub idle_today: Vec<Option<u32>>,
     /// `[source] eni_conf`: the ConfigMap's `eni_conf` JSON as written, every key kept, so
     /// that the runbook changes only the vSwitch lists.

@@ -693,9 +693,11 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
         let _ = writeln!(out);
         let _ = writeln!(out, "### Idle addresses in Terway's pools");
         let _ = writeln!(out);
+        let at = super::idle_settled_sample(summary).map_or(0, |(_, t)| t);
         let _ = writeln!(
             out,
-            "| zone | today (terway-cli mapping) | model an hour in (p50) |"
+            "| zone | today (terway-cli mapping) | model at {} (p50) |",
+            human_duration(at)
         );
         let _ = writeln!(out, "|---|---:|---:|");
         for (zone, today, model) in idle {

@@ -662,3 +662,58 @@ fn the_new_keys_are_checked_with_their_line() {
         assert!(err.contains(key) && err.contains(name), "{name}: {err}");
     }
 }
+
+const WARM: &str = r#"
+[scenario]
+name = "warm"
+horizon = "2h"
+runs = 1
+sample_interval = "10m"
+
+[[vswitch]]
+id = "vsw-a"
+zone = "cn-hangzhou-h"
+cidr = "10.0.0.0/24"
+idle_today = 7
+
+[terway]
+vswitches = { "cn-hangzhou-h" = ["vsw-a"] }
+vswitch_selection_policy = "ordered"
+max_pool_size = 5
+min_pool_size = 0
+
+[[nodepool]]
+name = "p"
+instance_type = "ecs.g7.xlarge"
+zones = ["cn-hangzhou-h"]
+nodes = 2
+"#;
+
+// Two nodes and no pods: the 7 idle addresses of today are spread 4 and 3 over the nodes, both
+// at or under max_pool_size 5, so the pool loop keeps them all: the zone holds 2 eth0 + 7 = 9,
+// 7 of them idle an hour in. With max_pool_size 3 each node starts with at most 3: 6 idle, 8
+// held. The checker runs after every event.
+#[test]
+fn the_first_nodes_start_holding_todays_idle_addresses() {
+    let scratch = Scratch::new("warm-start");
+    for (max_pool, idle, held) in [(5, 7, 9), (3, 6, 8)] {
+        let text = WARM.replace("max_pool_size = 5", &format!("max_pool_size = {max_pool}"));
+        let scenario = scratch.write(&format!("warm-{max_pool}.toml"), &text);
+        let out = scratch.path(&format!("out-{max_pool}"));
+        let run = planner(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--check-invariants",
+        ]);
+        assert_eq!(code(&run), 0, "{}", stderr(&run));
+        assert!(
+            stdout(&run).contains(&format!("  cn-hangzhou-h      today 7, model {idle}\n")),
+            "{}",
+            stdout(&run)
+        );
+        let (header, zones) = read_csv(&out.join("zones.csv"));
+        assert_eq!(cell(&header, &zones[0], "peak_used_p50"), held.to_string());
+    }
+}
