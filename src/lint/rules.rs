@@ -304,7 +304,10 @@ fn capacity_findings(scenario: &Scenario, zones: &[ZoneView]) -> Vec<Finding> {
             .filter(|(_, nodes, _)| *nodes > 0)
             .map(|(name, nodes, per_node)| format!("{nodes} x {per_node} in `{name}`"))
             .collect();
-        let in_use = zone_pods(scenario, view.zone, 0) + view.node_overhead_start;
+        // Today's idle pool addresses, when known, are held apart from used_by_others.
+        let idle_today = scenario.live.idle_today_per_zone(scenario)[view.zone].unwrap_or(0);
+        let in_use =
+            zone_pods(scenario, view.zone, 0) + view.node_overhead_start + f64::from(idle_today);
         let free = view.supply as f64 - in_use;
         let growth = growth_per_day(scenario, view.zone);
         let headroom = if free <= 0.0 {
