@@ -559,6 +559,18 @@ impl<'a> Runbook<'a> {
                 );
             }
         }
+        if config_at(s, rec.expand_by_ms)
+            .vswitches
+            .get(&rec.zone_name)
+            .is_none_or(Vec::is_empty)
+        {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "`eni_conf` lists no vSwitch for `{}` today, so Terway gives its pods addresses from each node's own vSwitch; once it lists the new one, new ENIs open only there (as the verification re-run had it).",
+                rec.zone_name
+            );
+        }
         if index > 0 {
             let _ = writeln!(out);
             let _ = writeln!(
@@ -1196,6 +1208,36 @@ eni_conf = '{"vswitches": {"cn-hangzhou-h": ["vsw-a"], "cn-hangzhou-i": ["vsw-b"
             text.find("## 1. cn-hangzhou-i").unwrap() < text.find("## 2. cn-hangzhou-h").unwrap()
         );
         assert!(runbook_md(&scenario, &[]).is_none());
+    }
+
+    // Zone i has no list in eni_conf: the patch adds one holding the new vSwitch only, and the
+    // runbook says that pods there stop drawing on the nodes' own vSwitch for new ENIs.
+    #[test]
+    fn a_zone_without_a_list_gets_one_and_a_line_saying_what_changes() {
+        let text = TWO_ZONES
+            .replace(
+                r#"vswitches = { "cn-hangzhou-h" = ["vsw-a"], "cn-hangzhou-i" = ["vsw-b"] }"#,
+                r#"vswitches = { "cn-hangzhou-h" = ["vsw-a"] }"#,
+            )
+            .replace(r#", "cn-hangzhou-i": ["vsw-b"]"#, "");
+        let (scenario, _) = crate::scenario::parse(std::path::Path::new("one.toml"), &text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let recs = vec![recommendation(
+            1,
+            "cn-hangzhou-i",
+            "10.0.2.0/25",
+            86_400_000,
+        )];
+        let runbook = Runbook::new(&scenario, &recs);
+        assert_eq!(
+            parsed(&runbook.patched_eni_conf(0).unwrap()),
+            serde_json::json!({"vswitches": {"cn-hangzhou-h": ["vsw-a"], "cn-hangzhou-i": ["@@VSW_1@@"]}, "security_group": "sg-1"})
+        );
+        let markdown = runbook.markdown();
+        assert!(
+            markdown.contains("`eni_conf` lists no vSwitch for `cn-hangzhou-i` today"),
+            "{markdown}"
+        );
     }
 
     #[test]
