@@ -10,8 +10,8 @@
 //!
 //! Nothing here touches the file system: `main` reads the files and writes the result.
 //!
-//! The steps, a file each: `configmap` (with `yaml`), `aliyun`, `kube` and `snat` read the
-//! inputs; `nodepools` turns nodes into node pools and `workloads` pods into workloads;
+//! The steps, a file each: `configmap` (with `yaml`), `aliyun`, `kube`, `snat` and `mapping`
+//! read the inputs; `nodepools` turns nodes into node pools and `workloads` pods into workloads;
 //! `growth` gives them replica points; `vswitches` picks the vSwitches and works out what
 //! others use of them; `emit`, `terway_table` and `snat` write the commented TOML. This file holds what the steps
 //! pass between them.
@@ -22,6 +22,7 @@ mod emit;
 mod growth;
 mod history;
 mod kube;
+mod mapping;
 mod nodepools;
 mod snat;
 mod terway_table;
@@ -71,6 +72,8 @@ pub struct Sources<'a> {
     /// `--history`: Prometheus range queries or `time,series,value` CSVs of pods per workload
     /// or zone.
     pub history: &'a [Input<'a>],
+    /// `terway-cli mapping` of the nodes, one file per node or several nodes per file.
+    pub terway_mapping: &'a [Input<'a>],
 }
 
 /// How the cluster grows over the horizon.
@@ -245,6 +248,11 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
     }
     let fits;
     let grown;
+    let mapping = if sources.terway_mapping.is_empty() {
+        None
+    } else {
+        Some(mapping::Mapping::read(sources.terway_mapping, &described)?)
+    };
 
     let mut builder = Builder {
         sources,
@@ -253,10 +261,12 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         map: &map,
         described: &described,
         snat: snat.as_ref(),
+        mapping: mapping.as_ref(),
         findings: &mut findings,
         history: None,
     };
     let cluster = builder.cluster(nodes.as_ref(), types.as_ref())?;
+    builder.mapping_findings(&cluster);
     let workloads = builder.workloads(pods.as_ref(), &cluster)?;
     let mut curves = builder.curves(&workloads.list)?;
     if !sources.history.is_empty() {
@@ -395,6 +405,8 @@ struct Builder<'a, 'f> {
     described: &'a [VSwitch],
     /// The SNAT table, when `--snat-entries` gave it.
     snat: Option<&'a snat::SnatListing>,
+    /// Today's idle addresses, when `--terway-mapping` gave them.
+    mapping: Option<&'a mapping::Mapping>,
     findings: &'f mut Vec<Finding>,
     /// With `--history`: the fits, and what they make of each workload.
     history: Option<(

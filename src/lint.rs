@@ -20,6 +20,8 @@ use toml::de::{DeTable, DeValue};
 
 mod rules;
 
+pub use rules::region_of;
+
 use crate::scenario::key_segment;
 use crate::scenario::{
     ActionKind, DAY_MS, JobDuration, Millis, Scenario, TerwayConfig, VSwitchSelection, Warning,

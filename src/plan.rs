@@ -121,7 +121,7 @@ impl PoolSaving {
 
 /// The zone's pod vSwitches: those Terway lists for the zone in any of the scenario's configs
 /// (and really in the zone). Without any, Terway uses the nodes' own vSwitch: all of the zone.
-fn pod_vswitches(scenario: &Scenario, zone: usize) -> Vec<usize> {
+pub fn pod_vswitches(scenario: &Scenario, zone: usize) -> Vec<usize> {
     let name = &scenario.zones[zone];
     let mut listed: Vec<usize> = scenario
         .terway_configs
@@ -142,7 +142,7 @@ fn pod_vswitches(scenario: &Scenario, zone: usize) -> Vec<usize> {
 }
 
 /// Usable addresses of the zone's pod vSwitches that exist at `at_ms`.
-fn zone_usable(scenario: &Scenario, pod_vswitches: &[usize], at_ms: Millis) -> u32 {
+pub fn zone_usable(scenario: &Scenario, pod_vswitches: &[usize], at_ms: Millis) -> u32 {
     pod_vswitches
         .iter()
         .map(|&v| &scenario.vswitches[v])

@@ -8,6 +8,7 @@
 pub mod ci;
 pub mod csv;
 pub mod png;
+pub mod runbook;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -196,6 +197,9 @@ pub struct Summary {
     /// With `runs = "auto"`: how many runs it took and why it stopped (set by the caller that
     /// ran them).
     pub auto_runs: Option<crate::sweep::AutoOutcome>,
+    /// Idle addresses Terway's pools held today per zone (`idle_today` of its vSwitches, from
+    /// `terway-cli mapping`), in zone order; `None` where the scenario does not say.
+    pub idle_today: Vec<Option<u32>>,
 }
 
 /// Aggregates runs (in run order) into a summary.
@@ -311,6 +315,7 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Summary {
         events: runs.iter().map(|r| r.events).sum(),
         node_launch_failures: runs.iter().map(|r| u64::from(r.node_launch_failures)).sum(),
         auto_runs: None,
+        idle_today: scenario.live.idle_today_per_zone(scenario),
     }
 }
 
@@ -773,6 +778,58 @@ pub fn summary_table(summary: &Summary) -> String {
             "node launches refused for lack of an eth0 address: {} over all runs",
             summary.node_launch_failures
         );
+    }
+    out.push_str(&idle_today_text(summary));
+    out
+}
+
+/// When the model's pools have settled: the pool loop has trimmed and topped up every node
+/// many times over (`ip_pool_sync_period` is 2 minutes by default).
+const IDLE_SETTLED_MS: Millis = 3_600_000;
+
+/// The sample the model's idle addresses are read at: the first an hour in or later (the
+/// last when the run is shorter), and its time.
+pub fn idle_settled_sample(summary: &Summary) -> Option<(usize, Millis)> {
+    let sample = summary
+        .times_ms
+        .iter()
+        .position(|&t| t >= IDLE_SETTLED_MS)
+        .or_else(|| summary.times_ms.len().checked_sub(1))?;
+    Some((sample, summary.times_ms[sample]))
+}
+
+/// Per zone, today's idle addresses (from `terway-cli mapping`) beside the model's at
+/// [`idle_settled_sample`] (median run); empty when the scenario does not know today's.
+pub fn idle_today_rows(summary: &Summary) -> Vec<(String, u32, Option<u32>)> {
+    let sample = idle_settled_sample(summary).map(|(sample, _)| sample);
+    summary
+        .zones
+        .iter()
+        .enumerate()
+        .filter_map(|(zone, row)| {
+            let today = (*summary.idle_today.get(zone)?)?;
+            let model = sample.and_then(|s| summary.zone_idle.get(s)?.get(zone).map(|v| v.p50));
+            Some((row.zone.clone(), today, model))
+        })
+        .collect()
+}
+
+/// The lines of [`idle_today_rows`] for the summary, or nothing.
+fn idle_today_text(summary: &Summary) -> String {
+    let rows = idle_today_rows(summary);
+    let mut out = String::new();
+    if rows.is_empty() {
+        return out;
+    }
+    let at = idle_settled_sample(summary).map_or(0, |(_, t)| t);
+    let _ = writeln!(
+        out,
+        "idle addresses in Terway's pools today (terway-cli mapping) and in the model at {} (p50):",
+        human_duration(at)
+    );
+    for (zone, today, model) in rows {
+        let model = model.map_or_else(|| "?".to_string(), |m| m.to_string());
+        let _ = writeln!(out, "  {zone:<18} today {today}, model {model}");
     }
     out
 }

@@ -60,6 +60,9 @@ pub struct Scenario {
     /// The VPC's SNAT table (`[vpc] snat_entries`); `None` when the scenario does not carry it,
     /// and then nothing is judged about the pods' way to the internet.
     pub snat: Option<SnatTable>,
+    /// What the scenario knows of the live cluster: read by the runbook and the report, and by
+    /// the model only for the idle addresses its first nodes start with.
+    pub live: Live,
     /// Zones, sorted by name: every zone named by a vSwitch or a node pool.
     pub zones: Vec<String>,
     /// Every vSwitch the scenario knows: those under `[[vswitch]]` first, in file order, then those
@@ -218,6 +221,37 @@ impl SnatEntry {
             || self
                 .source_cidr
                 .is_some_and(|block| block.contains(&vswitch.cidr))
+    }
+}
+
+/// Facts of the live cluster a scenario may carry beside what the model runs: where a new
+/// vSwitch goes, the `eni_conf` to patch, and the idle addresses counted today.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    /// `vpc_id` of each vSwitch (indexed like [`Scenario::vswitches`]; `None` when not given,
+    /// always for those added by actions).
+    pub vpc_ids: Vec<Option<String>>,
+    /// `idle_today` of each vSwitch (indexed like [`Scenario::vswitches`]): the addresses
+    /// Terway's pools held idle in it when the scenario was imported (`terway-cli mapping`).
+    /// Counted apart from `used_by_others`: a run's first nodes start holding them (each
+    /// zone's spread over its nodes), the one place the model reads this struct.
+    pub idle_today: Vec<Option<u32>>,
+    /// `[source] eni_conf`: the ConfigMap's `eni_conf` JSON as written, every key kept, so
+    /// that the runbook changes only the vSwitch lists.
+    pub eni_conf: Option<String>,
+}
+
+impl Live {
+    /// Today's idle addresses per zone (indexed like [`Scenario::zones`]); `None` for a zone
+    /// none of whose vSwitches says.
+    pub fn idle_today_per_zone(&self, scenario: &Scenario) -> Vec<Option<u32>> {
+        let mut zones: Vec<Option<u32>> = vec![None; scenario.zones.len()];
+        for (index, idle) in self.idle_today.iter().enumerate() {
+            if let (Some(idle), Some(spec)) = (idle, scenario.vswitches.get(index)) {
+                *zones[spec.zone].get_or_insert(0) += idle;
+            }
+        }
+        zones
     }
 }
 

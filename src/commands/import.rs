@@ -33,6 +33,11 @@ pub struct ImportArgs {
     /// that `vswitch-without-snat` finds vSwitches whose pods cannot reach the internet.
     #[arg(long, value_name = "SNAT.json")]
     pub snat_entries: Option<PathBuf>,
+    /// `terway-cli mapping` in each node's Terway pod: one file per node, or several nodes'
+    /// outputs after `### node NAME` lines (repeatable, or several files after one flag). Idle
+    /// addresses become known instead of counted in used_by_others.
+    #[arg(long, value_name = "MAPPING.txt", num_args = 1..)]
+    pub terway_mapping: Vec<PathBuf>,
     /// Cluster-wide growth in pods per day (linear), shared among the workloads in proportion
     /// to their pods today.
     #[arg(long, value_name = "N", conflicts_with = "growth_percent_per_day")]
@@ -112,6 +117,11 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
     ]
     .into_iter()
     .filter_map(|(path, what)| path.map(|p| (p.as_path(), what)))
+    .chain(
+        args.terway_mapping
+            .iter()
+            .map(|p| (p.as_path(), "the terway-cli mapping output")),
+    )
     .collect();
     inputs.extend(args.history.iter().map(|p| (p.as_path(), "the history")));
     let sidecar = args.output.as_ref().map(|output| {
@@ -149,6 +159,11 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         .iter()
         .filter_map(|p| input_for(Some(p), &inputs, &texts))
         .collect();
+    let mapping: Vec<Input> = args
+        .terway_mapping
+        .iter()
+        .filter_map(|path| input_for(Some(path), &inputs, &texts))
+        .collect();
     let sources = Sources {
         eni_config: Input {
             path: &args.eni_config,
@@ -163,6 +178,7 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         instance_types: input_for(args.instance_types.as_deref(), &inputs, &texts),
         snat_entries: input_for(args.snat_entries.as_deref(), &inputs, &texts),
         history: &history,
+        terway_mapping: &mapping,
     };
     let shown = args
         .output

@@ -239,6 +239,9 @@ pub fn finish(
     ));
     files.push(("summary.md", report::ci::summary_md(&summary, plan)));
     files.push(("junit.xml", report::ci::junit_xml(&summary, &gates)));
+    if let Some(runbook) = report::runbook::runbook_md(scenario, &recommendations) {
+        files.push(("runbook.md", runbook));
+    }
     files.extend(charts.iter().map(|(name, bytes)| (*name, bytes.clone())));
     report::write_reports(out, &files).map_err(Failure::input)?;
     if !common.quiet {

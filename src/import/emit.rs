@@ -46,7 +46,8 @@ impl Builder<'_, '_> {
         self.emit_terway(out, &selection.listed, &selection.missing)?;
         self.emit_instance_types(out, cluster)?;
         self.emit_nodepools(out, cluster, &workloads.list, curves, extra.as_ref())?;
-        self.emit_workloads(out, &workloads.list, curves, extra.as_ref())
+        self.emit_workloads(out, &workloads.list, curves, extra.as_ref())?;
+        self.emit_source(out)
     }
 
     /// The comment naming the inputs, and `[scenario]`.
@@ -143,6 +144,20 @@ impl Builder<'_, '_> {
                 } else {
                     String::new()
                 }
+            )?;
+        }
+        if let Some(mapping) = self.mapping {
+            let files: Vec<String> = src
+                .terway_mapping
+                .iter()
+                .map(|input| input.path.display().to_string())
+                .collect();
+            writeln!(
+                out,
+                "#   Terway pools:   {} (terway-cli mapping: {} nodes, {} idle addresses)",
+                files.join(", "),
+                mapping.nodes.len(),
+                mapping.idle()
             )?;
         }
         let growth_line = match opts.growth {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::Builder;
+use super::configmap::strip_comments;
 use super::emit::{kv, number, q};
 use crate::scenario::{Millis, SECOND_MS, format_duration};
 
@@ -164,6 +165,36 @@ impl Builder<'_, '_> {
             };
             kv(out, &q(zone), &format!("[{}]", list.join(", ")), &note)?;
         }
+        writeln!(out)
+    }
+}
+
+impl Builder<'_, '_> {
+    /// `[source] eni_conf`: the ConfigMap's JSON as written, so that the runbook's patch keeps
+    /// every key of it, those the model ignores included (comments, which Terway cannot read,
+    /// removed). One escaped line, so the text is kept to the byte.
+    pub(super) fn emit_source(&self, out: &mut String) -> std::fmt::Result {
+        let Some(text) = self.map.data.get("eni_conf") else {
+            return Ok(());
+        };
+        let (text, note) = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+            (text.clone(), "")
+        } else {
+            let (stripped, _) = strip_comments(text);
+            if serde_json::from_str::<serde_json::Value>(&stripped).is_err() {
+                return Ok(());
+            }
+            (stripped, ", its comments removed")
+        };
+        writeln!(out, "[source]")?;
+        kv(
+            out,
+            "eni_conf",
+            &q(&text),
+            &format!(
+                "data.eni_conf as the ConfigMap holds it{note}: the runbook's eni-config patch keeps every key of it"
+            ),
+        )?;
         writeln!(out)
     }
 }

@@ -33,6 +33,7 @@ fn full<'a>() -> Sources<'a> {
         instance_types: Some(input("types.json", TYPES)),
         snat_entries: None,
         history: &[],
+        terway_mapping: &[],
     }
 }
 

@@ -130,7 +130,8 @@ impl Builder<'_, '_> {
                 0
             };
             let pod_ips = workloads.pod_held[index];
-            let held = eth0 + pod_ips;
+            let idle = self.mapping.map(|m| m.idle_held[index]);
+            let held = eth0 + pod_ips + idle.unwrap_or(0);
             let others = used.saturating_sub(held);
             if held > used {
                 self.findings.push(
@@ -138,8 +139,10 @@ impl Builder<'_, '_> {
                         "import-usage-mismatch",
                         format!("VSwitches.VSwitch `{}`", v.id),
                         format!(
-                            "the cluster's nodes and pods hold {held} addresses in `{}` but DescribeVSwitches reports only {used} in use ({usable} usable, {} available); used_by_others is 0",
-                            v.id, v.available
+                            "the cluster's nodes and pods{} hold {held} addresses in `{}` but DescribeVSwitches reports only {used} in use ({usable} usable, {} available); used_by_others is 0",
+                            if idle.is_some() { " and idle pools" } else { "" },
+                            v.id,
+                            v.available
                         ),
                         "take the listings at the same time and import again",
                     )
@@ -155,6 +158,14 @@ impl Builder<'_, '_> {
             kv(out, "id", &q(&v.id), &format!("VSwitchId{vpc}"))?;
             kv(out, "zone", &q(&v.zone), "ZoneId")?;
             kv(out, "cidr", &q(&v.cidr.to_string()), "CidrBlock")?;
+            if let Some(vpc) = &v.vpc {
+                kv(
+                    out,
+                    "vpc_id",
+                    &q(vpc),
+                    "VpcId: where the runbook creates new vSwitches",
+                )?;
+            }
             let mut how = format!(
                 "{usable} usable - {} AvailableIpAddressCount = {used} in use",
                 v.available
@@ -172,6 +183,9 @@ impl Builder<'_, '_> {
             if src.pods.is_some() {
                 parts.push(format!("{pod_ips} pod addresses"));
             }
+            if let Some(idle) = idle {
+                parts.push(format!("{idle} idle in Terway's pools"));
+            }
             if parts.is_empty() {
                 writeln!(
                     out,
@@ -188,7 +202,12 @@ impl Builder<'_, '_> {
             // Terway pools draw from the listed vSwitches, or from eth0's when a zone lists none.
             let pools_draw_here = listed.values().flatten().any(|id| *id == v.id)
                 || listed.get(&v.zone).is_none_or(|ids| ids.is_empty());
-            if zone_nodes > 0 && max_pool > 0 && src.nodes.is_some() && pools_draw_here {
+            if zone_nodes > 0
+                && max_pool > 0
+                && src.nodes.is_some()
+                && pools_draw_here
+                && idle.is_none()
+            {
                 writeln!(
                     out,
                     "# (idle addresses in the Terway pools, up to {zone_nodes} nodes x max_pool_size {max_pool} in this zone, are invisible to kubectl and stay counted here)"
@@ -200,6 +219,17 @@ impl Builder<'_, '_> {
                 &others.to_string(),
                 "addresses used outside the simulated cluster",
             )?;
+            if let (Some(idle), Some(mapping)) = (idle, self.mapping) {
+                kv(
+                    out,
+                    "idle_today",
+                    &idle.to_string(),
+                    &format!(
+                        "idle in Terway's pools today (terway-cli mapping of {} nodes); the model's pools keep their own",
+                        mapping.nodes.len()
+                    ),
+                )?;
+            }
             writeln!(out)?;
         }
         Ok(())

@@ -304,7 +304,10 @@ fn capacity_findings(scenario: &Scenario, zones: &[ZoneView]) -> Vec<Finding> {
             .filter(|(_, nodes, _)| *nodes > 0)
             .map(|(name, nodes, per_node)| format!("{nodes} x {per_node} in `{name}`"))
             .collect();
-        let in_use = zone_pods(scenario, view.zone, 0) + view.node_overhead_start;
+        // Today's idle pool addresses, when known, are held apart from used_by_others.
+        let idle_today = scenario.live.idle_today_per_zone(scenario)[view.zone].unwrap_or(0);
+        let in_use =
+            zone_pods(scenario, view.zone, 0) + view.node_overhead_start + f64::from(idle_today);
         let free = view.supply as f64 - in_use;
         let growth = growth_per_day(scenario, view.zone);
         let headroom = if free <= 0.0 {
@@ -607,7 +610,7 @@ fn idle_fraction_findings(
 
 /// The region of a zone (`cn-hangzhou-h` -> `cn-hangzhou`, `eu-central-1a` -> `eu-central-1`),
 /// or a placeholder when the name has neither shape.
-pub(super) fn region_of(zone: &str) -> String {
+pub fn region_of(zone: &str) -> String {
     let letter_at_end =
         |rest: &str| rest.len() == 1 && rest.bytes().all(|b| b.is_ascii_lowercase());
     if let Some((region, letter)) = zone.rsplit_once('-')

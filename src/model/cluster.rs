@@ -166,6 +166,7 @@ impl<'s> World<'s> {
                 self.launch_node(pool, false);
             }
         }
+        self.warm_start_pools();
     }
 
     /// Launches a node in the pool's zone with the fewest nodes. ECS gives eth0 an address from

@@ -442,6 +442,47 @@ impl<'s> World<'s> {
         self.queue.schedule(now, Event::PoolSync(node_ref, token));
     }
 
+    /// Today's idle addresses (`idle_today`, from `terway-cli mapping`) on the nodes a run
+    /// starts with: each zone's spread evenly over its Ready nodes (at most `max_pool_size` a
+    /// node) and asked for as the pool loop tops up, with requests no pod waits on, so the run
+    /// starts holding them idle as the cluster does (import leaves them out of
+    /// `used_by_others`). Nothing happens, and no random draw, when the scenario does not know
+    /// them.
+    pub(super) fn warm_start_pools(&mut self) {
+        let per_zone = self.scenario.live.idle_today_per_zone(self.scenario);
+        let now = self.now();
+        for (zone, idle) in per_zone.into_iter().enumerate() {
+            let Some(idle) = idle.filter(|&idle| idle > 0) else {
+                continue;
+            };
+            let nodes: Vec<NodeId> = (0..self.nodes.len())
+                .filter(|&i| self.nodes[i].zone == zone && self.nodes[i].is_ready())
+                .map(|i| NodeId(i as u32))
+                .collect();
+            let count = nodes.len() as u32;
+            for (k, &id) in nodes.iter().enumerate() {
+                let share = idle / count + u32::from((k as u32) < idle % count);
+                let n = &mut self.nodes[id.0 as usize];
+                if n.ipam == IpamType::Centralized {
+                    // The controller's warm-up demand (`ip_warm_up_size`) does the same; a
+                    // prefix-mode node keeps no pool.
+                    if n.prefix_count == 0 {
+                        n.controller.warm_up = share.min(n.daemon.max_pool);
+                    }
+                    continue;
+                }
+                for _ in 0..share.min(self.nodes[id.0 as usize].daemon.max_pool) {
+                    let request = Request {
+                        pod: None,
+                        deadline_ms: now + TOP_UP_TIMEOUT_MS,
+                        counted_pending: false,
+                    };
+                    self.allocate(id, request);
+                }
+            }
+        }
+    }
+
     /// `kubectl -n kube-system rollout restart ds terway-eniip`: every running daemon restarts.
     /// CNI calls in flight fail (the kubelet retries them); ECS calls in flight complete.
     pub(super) fn restart_terway(&mut self) {

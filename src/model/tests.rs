@@ -59,6 +59,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
         sample_interval_ms: MINUTE_MS,
         vpc_cidrs: Vec::new(),
         snat: None,
+        live: Default::default(),
         zones,
         vswitches: specs,
         terway_configs: vec![TerwayConfig {

@@ -688,6 +688,23 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
             count_with_interval(z.peak_used_p90, z.peak_used_ci[1])
         );
     }
+    let idle = super::idle_today_rows(summary);
+    if !idle.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### Idle addresses in Terway's pools");
+        let _ = writeln!(out);
+        let at = super::idle_settled_sample(summary).map_or(0, |(_, t)| t);
+        let _ = writeln!(
+            out,
+            "| zone | today (terway-cli mapping) | model at {} (p50) |",
+            human_duration(at)
+        );
+        let _ = writeln!(out, "|---|---:|---:|");
+        for (zone, today, model) in idle {
+            let model = model.map_or_else(|| "?".to_string(), |m| m.to_string());
+            let _ = writeln!(out, "| {zone} | {today} | {model} |");
+        }
+    }
     if !plan.charts.is_empty() {
         let _ = writeln!(out);
         for chart in plan.charts {

@@ -52,6 +52,8 @@ pub struct ScenarioFile {
     pub planning: Option<PlanningSection>,
     /// `[gates]`.
     pub gates: Option<GatesSection>,
+    /// `[source]`.
+    pub source: Option<SourceSection>,
 }
 
 /// `[planning]`: how recommendations are made.
@@ -182,6 +184,10 @@ pub struct VSwitchEntry {
     pub used_by_others: Option<i64>,
     /// Reserved CIDR blocks (`ListVSwitchCidrReservations`): only IP prefixes come from them.
     pub cidr_reservations: Option<Vec<String>>,
+    /// The VPC it is in (`vpc-...`), for the runbook.
+    pub vpc_id: Option<String>,
+    /// Addresses Terway's pools held idle in it today (`terway-cli mapping`).
+    pub idle_today: Option<i64>,
 }
 
 /// `[terway]` and `set_terway`: every key optional, so the same shape serves as a patch.
@@ -218,6 +224,14 @@ pub struct TerwayEntry {
     pub enable_ip_prefix: Option<bool>,
     /// /28 prefixes per node in prefix mode.
     pub ipv4_prefix_count: Option<i64>,
+}
+
+/// `[source]`: what the scenario was made from, verbatim, for the runbook.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    /// The `eni_conf` JSON of `kube-system/eni-config` as written.
+    pub eni_conf: Option<String>,
 }
 
 /// `[cloud]`.
@@ -673,6 +687,7 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
             "idle_ip_reclaim_jitter_factor",
         ],
     ),
+    ("[source]", &["eni_conf"]),
     (
         "[cloud]",
         &[

@@ -9,12 +9,14 @@
 //!
 //! This file holds the order and the checks every part shares (ranges, names, unknown names);
 //! each part lives beside it: `network` (`[vpc]`, vSwitches, zones), `terway` (`[terway]` and
-//! `set_terway` patches), `nodepools` (instance types, node pools), `workloads`, `actions`, and
+//! `set_terway` patches), `nodepools` (instance types, node pools), `workloads`, `actions`,
+//! `live` (what the scenario says of the live cluster for the runbook and the report), and
 //! `memory` (the estimate that refuses scenarios too large to run).
 
 mod actions;
 #[cfg(test)]
 mod fixtures;
+mod live;
 mod memory;
 mod network;
 mod nodepools;
@@ -267,6 +269,7 @@ impl Checker<'_> {
             .into_iter()
             .collect();
         let vswitches = self.resolve_vswitches(&sources, &zones)?;
+        let live = self.live(&raw, &vswitches.specs)?;
 
         let mut terway = TerwayState::new();
         let default_terway = TerwayEntry::default();
@@ -328,6 +331,7 @@ impl Checker<'_> {
             sample_interval_ms,
             vpc_cidrs,
             snat,
+            live,
             zones,
             vswitches: vswitches.specs,
             terway_configs,

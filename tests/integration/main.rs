@@ -14,6 +14,7 @@ mod malformed;
 mod plan;
 mod properties;
 mod reliability;
+mod runbook;
 mod scenarios;
 mod shard;
 mod util;

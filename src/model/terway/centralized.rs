@@ -147,6 +147,9 @@ pub(in crate::model) struct NodeController {
     pub runtime_sync_queued: bool,
     /// Prefixes the create out now (and its attach) took for the node, in prefix mode.
     pub attaching_prefixes: Vec<u32>,
+    /// Addresses still to take ahead of pods (the warm-up demand), for the idle addresses a
+    /// run's first nodes hold today.
+    pub warm_up: u32,
 }
 
 /// The outcome of a pass's `addIP`.
@@ -423,7 +426,10 @@ impl World<'_> {
             .map(|slot| slot.idle)
             .sum();
         let min_pool = config.min_pool_size.min(n.daemon.max_pool);
-        let demand = pods + (min_pool + pods).saturating_sub(idle);
+        let demand = pods
+            + (min_pool + pods)
+                .saturating_sub(idle)
+                .max(n.controller.warm_up);
         // Addresses an attaching ENI will bring count against the demand.
         let attaching: u32 = n
             .slots
@@ -622,6 +628,8 @@ impl World<'_> {
         match op {
             Op::Assign { count } => {
                 self.uncover_pending(id, slot_index);
+                let warm_up = &mut self.nodes[id.0 as usize].controller.warm_up;
+                *warm_up = warm_up.saturating_sub(count);
                 let vswitch = self.nodes[id.0 as usize].change_slot(slot_index, |slot| {
                     slot.ips += count;
                     slot.idle += count;
@@ -682,6 +690,8 @@ impl World<'_> {
             slot.primary_idle = true;
         });
         self.change_idle(vswitch, i64::from(count));
+        let warm_up = &mut self.nodes[id.0 as usize].controller.warm_up;
+        *warm_up = warm_up.saturating_sub(count);
         if self.nodes[id.0 as usize].prefix_count > 0 {
             self.prefix_eni_attached(id, slot_index);
         }
