@@ -296,3 +296,47 @@ fn run_refuses_a_missing_or_broken_history_naming_it() {
         &["cannot read the history", "c.toml"],
     );
 }
+
+/// The README's worked example, from history to runbook: `web` grew 10 pods a day over four
+/// weeks (with a daily swing); with today's idle addresses from `terway-cli mapping` and the
+/// SNAT table, the 90-day forecast runs zone i short in every run, and `runbook.md` has the
+/// vSwitch to create, its SNAT entry and the eni-config patch.
+#[test]
+fn the_worked_example_goes_from_history_to_a_runbook() {
+    let scratch = Scratch::new("history-to-runbook");
+    let scenario = scratch.path("cluster.toml");
+    let output = import(
+        &["prometheus-web-growing.json"],
+        &[
+            "--snat-entries",
+            &fixture("snat-entries.json"),
+            "--terway-mapping",
+            &fixture("mapping/nodes.txt"),
+            "--horizon",
+            "90d",
+            "-o",
+            scenario.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let replicas = workload_line(&text, "default/web", "replicas");
+    assert!(replicas.contains("linear trend +10.00 pods/day"), "{replicas}");
+    assert!(replicas.starts_with("replicas = [[\"0d\", 320], [\"90d\", 1220]]"), "{replicas}");
+    let out = scratch.path("report");
+    let output = run_to(&scenario, &out, &["--runs", "4"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let (header, rows) = read_csv(&out.join("zones.csv"));
+    let zone_i = rows.iter().find(|r| r[0] == "cn-hangzhou-i").unwrap();
+    assert_eq!(cell(&header, zone_i, "shortage_runs"), "1.000");
+    let runbook = std::fs::read_to_string(out.join("runbook.md")).unwrap();
+    for expected in [
+        "aliyun vpc CreateVSwitch --RegionId cn-hangzhou --ZoneId cn-hangzhou-i",
+        "aliyun vpc CreateSnatEntry --RegionId cn-hangzhou --SnatTableId stb-bp1snattable001",
+        "kubectl -n kube-system patch configmap eni-config --type merge",
+        "kubectl -n kube-system rollout restart daemonset/terway-eniip",
+        "resource \"alicloud_vswitch\"",
+    ] {
+        assert!(runbook.contains(expected), "{expected}: {runbook}");
+    }
+}
