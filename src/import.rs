@@ -24,6 +24,7 @@ mod history;
 mod kube;
 mod mapping;
 mod nodepools;
+mod reservations;
 mod snat;
 mod terway_table;
 mod vswitches;
@@ -74,6 +75,10 @@ pub struct Sources<'a> {
     pub history: &'a [Input<'a>],
     /// `terway-cli mapping` of the nodes, one file per node or several nodes per file.
     pub terway_mapping: &'a [Input<'a>],
+    /// Further `--eni-config` files: node pools' dynamic-config ConfigMaps (`terway-config`).
+    pub more_eni_configs: &'a [Input<'a>],
+    /// `aliyun vpc ListVSwitchCidrReservations` of the vSwitches (prefix mode's blocks).
+    pub cidr_reservations: &'a [Input<'a>],
 }
 
 /// How the cluster grows over the horizon.
@@ -254,7 +259,20 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         Some(mapping::Mapping::read(sources.terway_mapping, &described)?)
     };
 
+    let mut dynamic_configs = BTreeMap::new();
+    for input in std::iter::once(&sources.eni_config).chain(sources.more_eni_configs) {
+        for other in configmap::configmaps_with_eni_conf(input)? {
+            if other.name == map.name || dynamic_configs.contains_key(&other.name) {
+                continue;
+            }
+            let parsed = configmap::parse_eni_conf(input, &other, &mut findings)?;
+            dynamic_configs.insert(other.name.clone(), (input.path.to_path_buf(), parsed));
+        }
+    }
+    let reserved = reservations::read(sources.cidr_reservations, &mut findings)?;
     let mut builder = Builder {
+        reserved: &reserved,
+        dynamic_configs: &dynamic_configs,
         sources,
         options,
         conf: &conf,
@@ -345,6 +363,8 @@ struct Pool {
     vcpu: u32,
     memory_mib: u64,
     placeholder: bool,
+    /// The ConfigMap its nodes name with the `terway-config` label (their dynamic config).
+    terway_config: Option<String>,
 }
 
 /// The nodes side of the cluster.
@@ -407,6 +427,11 @@ struct Builder<'a, 'f> {
     snat: Option<&'a snat::SnatListing>,
     /// Today's idle addresses, when `--terway-mapping` gave them.
     mapping: Option<&'a mapping::Mapping>,
+    /// The node pools' dynamic configs: every other ConfigMap with an `eni_conf` in the
+    /// `--eni-config` files, by name, with the file it came from.
+    dynamic_configs: &'a BTreeMap<String, (PathBuf, EniConf)>,
+    /// Reserved CIDR blocks per vSwitch id (`--cidr-reservations`).
+    reserved: &'a BTreeMap<String, Vec<ipnet::Ipv4Net>>,
     findings: &'f mut Vec<Finding>,
     /// With `--history`: the fits, and what they make of each workload.
     history: Option<(

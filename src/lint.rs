@@ -112,6 +112,24 @@ pub const LINTS: &[Lint] = &[
         summary: "a nodes or pods list printed with `\"items\": null`: read as an empty list",
     },
     Lint {
+        code: "import-terway-config-missing",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "nodes name a Terway ConfigMap with their `terway-config` label that no --eni-config file holds: their pool gets eni-config's settings",
+    },
+    Lint {
+        code: "import-terway-config-mixed",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "the nodes of one pool name different Terway ConfigMaps (`terway-config`): the pool gets the most common",
+    },
+    Lint {
+        code: "import-reservation-skipped",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "a reserved CIDR block being released (ListVSwitchCidrReservations): left out",
+    },
+    Lint {
         code: "import-instance-type-incomplete",
         severity: Severity::Warning,
         stage: "import",

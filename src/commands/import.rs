@@ -9,9 +9,11 @@ use super::{Failure, idle_fraction, print, read_input};
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// `kubectl -n kube-system get cm eni-config -o yaml` (or -o json, or only its eni_conf, or a
-    /// manifest holding it).
-    #[arg(long, value_name = "CM.yaml")]
-    pub eni_config: PathBuf,
+    /// manifest or List holding it). Repeatable: later files (and other ConfigMaps with an
+    /// eni_conf in the first, e.g. `kubectl -n kube-system get cm -o yaml`) are node pools' own
+    /// Terway configs, which nodes name with the `terway-config` label.
+    #[arg(long, value_name = "CM.yaml", required = true, num_args = 1..)]
+    pub eni_config: Vec<PathBuf>,
     /// `aliyun vpc DescribeVSwitches --VpcId vpc-...` (JSON).
     #[arg(long, value_name = "VSW.json")]
     pub vswitches: PathBuf,
@@ -38,6 +40,10 @@ pub struct ImportArgs {
     /// addresses become known instead of counted in used_by_others.
     #[arg(long, value_name = "MAPPING.txt", num_args = 1..)]
     pub terway_mapping: Vec<PathBuf>,
+    /// `aliyun vpc ListVSwitchCidrReservations --RegionId ... --VSwitchId vsw-...` (JSON), one
+    /// per vSwitch with reserved blocks: the blocks IP prefix mode takes /28s from. Repeatable.
+    #[arg(long, value_name = "RESERVATIONS.json")]
+    pub cidr_reservations: Vec<PathBuf>,
     /// Cluster-wide growth in pods per day (linear), shared among the workloads in proportion
     /// to their pods today.
     #[arg(long, value_name = "N", conflicts_with = "growth_percent_per_day")]
@@ -102,7 +108,7 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
     }
     let lint = idle_fraction(args.idle_fraction)?;
     let mut inputs: Vec<(&Path, &str)> = [
-        (Some(&args.eni_config), "the eni-config ConfigMap"),
+        (Some(&args.eni_config[0]), "the eni-config ConfigMap"),
         (Some(&args.vswitches), "the DescribeVSwitches output"),
         (args.nodes.as_ref(), "the nodes"),
         (args.pods.as_ref(), "the pods"),
@@ -117,6 +123,16 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
     ]
     .into_iter()
     .filter_map(|(path, what)| path.map(|p| (p.as_path(), what)))
+    .chain(
+        args.cidr_reservations
+            .iter()
+            .map(|p| (p.as_path(), "the ListVSwitchCidrReservations output")),
+    )
+    .chain(
+        args.eni_config[1..]
+            .iter()
+            .map(|p| (p.as_path(), "a node pool's Terway ConfigMap")),
+    )
     .chain(
         args.terway_mapping
             .iter()
@@ -164,9 +180,20 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         .iter()
         .filter_map(|path| input_for(Some(path), &inputs, &texts))
         .collect();
+    let more_eni_configs: Vec<Input> = args.eni_config[1..]
+        .iter()
+        .filter_map(|p| input_for(Some(p), &inputs, &texts))
+        .collect();
+    let cidr_reservations: Vec<Input> = args
+        .cidr_reservations
+        .iter()
+        .filter_map(|p| input_for(Some(p), &inputs, &texts))
+        .collect();
     let sources = Sources {
+        more_eni_configs: &more_eni_configs,
+        cidr_reservations: &cidr_reservations,
         eni_config: Input {
-            path: &args.eni_config,
+            path: &args.eni_config[0],
             text: &texts[0],
         },
         vswitches: Input {

@@ -82,6 +82,8 @@ pub fn read(
                 data: BTreeMap::from([("eni_conf".to_string(), text.to_string())]),
                 eni_conf_line: Some(1),
             }
+        } else if let Some(item) = list_item(&value, wanted, notes) {
+            from_json(item.map_err(fail)?).map_err(fail)?
         } else {
             from_json(&value).map_err(fail)?
         }
@@ -98,7 +100,14 @@ pub fn read(
             0 | 1 => docs.into_iter().next().map(|d| d.root),
             _ => Some(pick(docs, wanted, notes).map_err(fail)?),
         };
-        from_yaml(doc.as_ref()).map_err(|m| fail(looks_like(text).unwrap_or(m)))?
+        match doc
+            .as_ref()
+            .and_then(|doc| yaml_list_item(doc, wanted, notes))
+        {
+            Some(item) => from_yaml(Some(item.map_err(fail)?)),
+            None => from_yaml(doc.as_ref()),
+        }
+        .map_err(|m| fail(looks_like(text).unwrap_or(m)))?
     };
     if let Some(wanted) = wanted
         && map.name != wanted
@@ -137,6 +146,116 @@ pub fn read(
         );
     }
     Ok(map)
+}
+
+/// In a `List` (`kubectl -n kube-system get cm -o json`), the ConfigMap named `wanted` (or
+/// `eni-config`); `None` when the value is no list.
+fn list_item<'v>(
+    value: &'v Value,
+    wanted: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Option<Result<&'v Value, String>> {
+    let kind = value.get("kind").and_then(Value::as_str)?;
+    let items = value.get("items").and_then(Value::as_array)?;
+    if !kind.ends_with("List") {
+        return None;
+    }
+    let name = wanted.unwrap_or("eni-config");
+    let named = |item: &&Value| {
+        item.get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            == Some(name)
+    };
+    Some(match items.iter().position(|item| named(&item)) {
+        Some(index) => {
+            notes.push(format!(
+                "took ConfigMap {name}, item {} of the {kind}'s {}",
+                index + 1,
+                items.len()
+            ));
+            Ok(&items[index])
+        }
+        None => Err(format!(
+            "is a {kind} of {} objects without a ConfigMap `{name}`",
+            items.len()
+        )),
+    })
+}
+
+/// The same for YAML.
+fn yaml_list_item<'d, 'i>(
+    doc: &'d Node<'i>,
+    wanted: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Option<Result<&'d Node<'i>, String>> {
+    let kind = doc.get("kind").and_then(NodeExt::as_str)?;
+    let items = doc.get("items").and_then(NodeExt::items)?;
+    if !kind.ends_with("List") {
+        return None;
+    }
+    let name = wanted.unwrap_or("eni-config");
+    let named = |item: &Node| {
+        item.get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(NodeExt::as_str)
+            == Some(name)
+    };
+    Some(match items.iter().position(named) {
+        Some(index) => {
+            notes.push(format!(
+                "took ConfigMap {name}, item {} of the {kind}'s {}",
+                index + 1,
+                items.len()
+            ));
+            Ok(&items[index])
+        }
+        None => Err(format!(
+            "is a {kind} of {} objects without a ConfigMap `{name}`",
+            items.len()
+        )),
+    })
+}
+
+/// Every ConfigMap with an `eni_conf` in a file (one object, a `List`, or a manifest of several
+/// documents): the node pools' dynamic configs that nodes name with the `terway-config` label.
+/// Nothing else in the file is an error here; the file was read whole by [`read`] or is given
+/// for these alone.
+pub fn configmaps_with_eni_conf(input: &Input) -> Result<Vec<ConfigMap>, ImportError> {
+    let fail = |message: String| ImportError::new(input.path, format!("{message}; {EXPECTED}"));
+    let text = input.text.trim_start_matches('\u{feff}').trim_start();
+    let mut out = Vec::new();
+    if text.starts_with('{') {
+        let value: Value = serde_json::from_str(text).map_err(|e| fail(json_error(&e)))?;
+        let items: Vec<&Value> = match value.get("items").and_then(Value::as_array) {
+            Some(items) => items.iter().collect(),
+            None => vec![&value],
+        };
+        for item in items {
+            if let Ok(map) = from_json(item)
+                && map.data.contains_key("eni_conf")
+            {
+                out.push(map);
+            }
+        }
+    } else {
+        let docs = yaml::documents(input.text)
+            .map_err(|e| fail(format!("is not YAML (line {}: {})", e.line, e.message)))?;
+        for doc in &docs {
+            let items: Vec<&Node> = match doc.root.get("items").and_then(NodeExt::items) {
+                Some(items) => items.iter().collect(),
+                None => vec![&doc.root],
+            };
+            for item in items {
+                if let Ok(map) = from_yaml(Some(item))
+                    && map.data.contains_key("eni_conf")
+                {
+                    out.push(map);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Whether a JSON object is Terway's `eni_conf` itself: no `kind`, and keys of eni_conf.
@@ -361,6 +480,10 @@ pub struct EniConf {
     pub idle_ip_reclaim_jitter_factor: Option<f64>,
     /// `ipam_type` as written: `crd` is centralized IPAM, anything else the daemon's.
     pub ipam_type: Option<String>,
+    /// `enable_ip_prefix`.
+    pub enable_ip_prefix: Option<bool>,
+    /// `ipv4_prefix_count`.
+    pub ipv4_prefix_count: Option<i64>,
     /// `custom_stateful_workload_kinds`, lower-cased: owner kinds whose pods keep their
     /// address like StatefulSet pods.
     pub stateful_kinds: Vec<String>,
@@ -606,12 +729,8 @@ pub fn parse_eni_conf(
             "lower max_eni in the scenario by the reserved slots, or set max_pods",
         );
     }
-    if object.get("enable_ip_prefix").and_then(Value::as_bool) == Some(true) {
-        unmodelled(
-            "enable_ip_prefix assigns /28 prefixes, which the scenario does not model".to_string(),
-            "do not rely on the simulated numbers for prefix mode",
-        );
-    }
+    conf.enable_ip_prefix = object.get("enable_ip_prefix").and_then(Value::as_bool);
+    conf.ipv4_prefix_count = object.get("ipv4_prefix_count").and_then(Value::as_i64);
     let ratio = object.get("eni_cap_ratio").and_then(Value::as_f64);
     let shift = object.get("eni_cap_shift").and_then(Value::as_i64);
     if ratio.is_some_and(|r| r != 1.0) || shift.is_some_and(|s| s != 0) {

@@ -241,7 +241,7 @@ impl Builder<'_, '_> {
 
     /// `[[nodepool]]`; the autoscaler's ceiling follows the growth.
     fn emit_nodepools(
-        &self,
+        &mut self,
         out: &mut String,
         cluster: &Cluster,
         workloads: &[Workload],
@@ -337,6 +337,11 @@ impl Builder<'_, '_> {
                         pool.capacity
                     ),
                 )?;
+            }
+            if let Some(config) = &pool.terway_config
+                && let Some((table, comment)) = self.pool_terway(&pool.name, config)
+            {
+                kv(out, "terway", &table, &comment)?;
             }
             writeln!(out)?;
         }

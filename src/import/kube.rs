@@ -21,6 +21,9 @@ pub struct Node {
     pub instance_type: Option<String>,
     /// `alibabacloud.com/nodepool-id`.
     pub nodepool: Option<String>,
+    /// `terway-config`: the kube-system ConfigMap whose `eni_conf` Terway merges over
+    /// eni-config on this node (a node pool's dynamic config).
+    pub terway_config: Option<String>,
     /// The `InternalIP` address (eth0's primary address).
     pub internal_ip: Option<Ipv4Addr>,
     /// `status.capacity.pods` (or allocatable).
@@ -219,6 +222,7 @@ pub fn nodes(input: &Input, findings: &mut Vec<Finding>) -> Result<Vec<Node>, Im
             ],
         );
         let nodepool = label(node, &["alibabacloud.com/nodepool-id"]).map(|(v, _)| v.to_string());
+        let terway_config = label(node, &["terway-config"]).map(|(v, _)| v.to_string());
         let is_virtual = label(node, &["type"]).is_some_and(|(v, _)| v == "virtual-kubelet")
             || str_at(node, &["spec", "providerID"]).is_some_and(|p| p.starts_with("vk://"));
         let internal_ip = node
@@ -244,6 +248,7 @@ pub fn nodes(input: &Input, findings: &mut Vec<Finding>) -> Result<Vec<Node>, Im
             zone: zone.map(|(v, _)| v.to_string()),
             instance_type: instance_type.map(|(v, _)| v.to_string()),
             nodepool,
+            terway_config,
             internal_ip,
             max_pods,
             is_virtual,

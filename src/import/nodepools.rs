@@ -233,6 +233,34 @@ impl Builder<'_, '_> {
                 .first()
                 .map(|k| format!("label {}", k.node.type_label))
                 .unwrap_or_default();
+            // The pool's dynamic config: what its nodes' `terway-config` label names (the most
+            // common name when they disagree, with a finding).
+            let mut labelled: BTreeMap<Option<&str>, usize> = BTreeMap::new();
+            for k in members {
+                *labelled.entry(k.node.terway_config.as_deref()).or_default() += 1;
+            }
+            let pool_terway_config = labelled
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .and_then(|(name, _)| name.map(str::to_string));
+            if labelled.len() > 1 {
+                let names: Vec<String> = labelled
+                    .keys()
+                    .map(|n| n.map_or("no label".to_string(), |n| format!("`{n}`")))
+                    .collect();
+                self.findings.push(
+                    Finding::new(
+                        "import-terway-config-mixed",
+                        "metadata.labels.terway-config",
+                        format!(
+                            "the nodes of pool `{base}` name different Terway configs ({}); the scenario gives the pool the most common one",
+                            names.join(", ")
+                        ),
+                        "label every node of a node pool with the same terway-config (ACK sets it per node pool)",
+                    )
+                    .in_file(self.sources.nodes.as_ref().map_or(self.sources.eni_config.path, |n| n.path)),
+                );
+            }
             let mut per_zone: BTreeMap<&str, Vec<&Kept>> = BTreeMap::new();
             for k in members {
                 per_zone.entry(k.zone.as_str()).or_default().push(k);
@@ -298,6 +326,7 @@ impl Builder<'_, '_> {
                     vcpu: t.vcpu,
                     memory_mib: t.memory_mib,
                     placeholder: false,
+                    terway_config: pool_terway_config.clone(),
                 });
             }
         }
@@ -343,6 +372,7 @@ impl Builder<'_, '_> {
             vcpu: t.map_or(4, |t| t.vcpu),
             memory_mib: t.map_or(16 * 1024, |t| t.memory_mib),
             placeholder: true,
+            terway_config: None,
         }
     }
 }

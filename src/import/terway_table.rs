@@ -198,3 +198,110 @@ impl Builder<'_, '_> {
         writeln!(out)
     }
 }
+
+impl Builder<'_, '_> {
+    /// A node pool's `terway = { ... }`: the keys its dynamic config (`terway-config`) gives, in
+    /// the scenario's names. vSwitches the describe output lacks are left out (with a finding,
+    /// as for eni-config); prefix keys only under centralized IPAM, where Terway reads them.
+    pub(super) fn pool_terway(&mut self, pool: &str, config: &str) -> Option<(String, String)> {
+        let Some((path, conf)) = self.dynamic_configs.get(config) else {
+            let file = self
+                .sources
+                .nodes
+                .as_ref()
+                .map_or(self.sources.eni_config.path, |n| n.path);
+            self.findings.push(
+                crate::lint::Finding::new(
+                    "import-terway-config-missing",
+                    "metadata.labels.terway-config",
+                    format!(
+                        "the nodes of pool `{pool}` run Terway config `{config}` (their terway-config label), which no --eni-config file holds; the pool gets eni-config's settings"
+                    ),
+                    format!(
+                        "add --eni-config with `kubectl -n kube-system get cm {config} -o yaml` (or all of kube-system's ConfigMaps: `kubectl -n kube-system get cm -o yaml`)"
+                    ),
+                )
+                .in_file(file),
+            );
+            return None;
+        };
+        let mut entries: Vec<String> = Vec::new();
+        if let Some(map) = &conf.vswitches {
+            let known = |id: &String| self.described.iter().any(|v| &v.id == id);
+            let zones: Vec<String> = map
+                .iter()
+                .map(|(zone, ids)| {
+                    let ids: Vec<String> =
+                        ids.iter().filter(|id| known(id)).map(|id| q(id)).collect();
+                    format!("{} = [{}]", q(zone), ids.join(", "))
+                })
+                .collect();
+            entries.push(format!("vswitches = {{ {} }}", zones.join(", ")));
+        }
+        let text = |entries: &mut Vec<String>, key: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                entries.push(format!("{key} = {}", q(value)));
+            }
+        };
+        let int = |entries: &mut Vec<String>, key: &str, value: Option<i64>| {
+            if let Some(value) = value {
+                entries.push(format!("{key} = {}", value.max(0)));
+            }
+        };
+        text(
+            &mut entries,
+            "vswitch_selection_policy",
+            &conf.vswitch_selection_policy,
+        );
+        text(
+            &mut entries,
+            "eni_selection_policy",
+            &conf.eni_selection_policy,
+        );
+        int(&mut entries, "max_pool_size", conf.max_pool_size);
+        int(&mut entries, "min_pool_size", conf.min_pool_size);
+        int(&mut entries, "min_eni", conf.min_eni);
+        int(&mut entries, "max_eni", conf.max_eni);
+        if let Some((_, Some(ms))) = &conf.ip_pool_sync_period {
+            entries.push(format!(
+                "ip_pool_sync_period = {}",
+                q(&format_duration(*ms))
+            ));
+        }
+        if let Some(ms) = conf.idle_ip_reclaim_after {
+            entries.push(format!(
+                "idle_ip_reclaim_after = {}",
+                q(&format_duration(ms))
+            ));
+        }
+        if let Some(ipam) = &conf.ipam_type {
+            entries.push(format!("ipam_type = {}", q(ipam)));
+        }
+        let centralized =
+            conf.ipam_type.as_deref().or(self.conf.ipam_type.as_deref()) == Some("crd");
+        if conf.enable_ip_prefix == Some(true) {
+            if centralized {
+                entries.push("enable_ip_prefix = true".to_string());
+                int(&mut entries, "ipv4_prefix_count", conf.ipv4_prefix_count);
+            } else {
+                self.findings.push(
+                    crate::lint::Finding::new(
+                        "eni-conf-unmodelled",
+                        "data.eni_conf",
+                        format!(
+                            "Terway config `{config}` turns on enable_ip_prefix, which works only with ipam_type \"crd\"; Terway ignores it here, and so does the scenario"
+                        ),
+                        "set ipam_type to \"crd\" (Terway v1.17.1+) for prefix mode, or remove enable_ip_prefix",
+                    )
+                    .in_file(path),
+                );
+            }
+        }
+        Some((
+            format!("{{ {} }}", entries.join(", ")),
+            format!(
+                "ConfigMap kube-system/{config} (the nodes' terway-config label), merged over eni-config"
+            ),
+        ))
+    }
+}

@@ -12,7 +12,7 @@ const PODS: &str = include_str!("../../tests/fixtures/import/pods.json");
 const TYPES: &str = include_str!("../../tests/fixtures/import/instance-types.json");
 const WRONG_KIND: &str = include_str!("../../tests/fixtures/import/bad/wrong-kind.yaml");
 const OTHER_CM: &str = include_str!("../../tests/fixtures/import/bad/other-configmap.yaml");
-const CM_LIST: &str = include_str!("../../tests/fixtures/import/bad/configmap-list.yaml");
+const CM_LIST: &str = include_str!("../../tests/fixtures/import/configmap-list.yaml");
 const BROKEN_CONF: &str = include_str!("../../tests/fixtures/import/bad/eni-conf-broken.yaml");
 const TRUNCATED: &str = include_str!("../../tests/fixtures/import/bad/truncated-vswitches.json");
 const TRUNCATED_PODS: &str = include_str!("../../tests/fixtures/import/bad/truncated-pods.json");
@@ -34,6 +34,8 @@ fn full<'a>() -> Sources<'a> {
         snat_entries: None,
         history: &[],
         terway_mapping: &[],
+        more_eni_configs: &[],
+        cidr_reservations: &[],
     }
 }
 
@@ -463,14 +465,6 @@ fn inputs_that_are_not_what_they_claim() {
         ),
         (
             Sources {
-                eni_config: input("list.yaml", CM_LIST),
-                ..full()
-            },
-            "list.yaml",
-            "is a List of 1 objects",
-        ),
-        (
-            Sources {
                 eni_config: input("broken.yaml", BROKEN_CONF),
                 ..full()
             },
@@ -756,4 +750,24 @@ fn a_partial_snat_listing_and_broken_entries() {
         assert_eq!(e.file, Path::new("snat.json"));
         assert!(e.message.contains(expected), "{}", e.message);
     }
+}
+
+/// `kubectl -n kube-system get cm -o yaml` is a List: eni-config is taken from it by name.
+#[test]
+fn a_list_of_configmaps_gives_its_eni_config() {
+    let imported = run(
+        &Sources {
+            eni_config: input("list.yaml", CM_LIST),
+            ..full()
+        },
+        Growth::None,
+    );
+    assert!(
+        imported
+            .notes
+            .iter()
+            .any(|(_, note)| note.contains("took ConfigMap eni-config, item 1 of the List's 1")),
+        "{:?}",
+        imported.notes
+    );
 }

@@ -219,6 +219,15 @@ impl Builder<'_, '_> {
                 &others.to_string(),
                 "addresses used outside the simulated cluster",
             )?;
+            if let Some(blocks) = self.reserved.get(&v.id) {
+                let list: Vec<String> = blocks.iter().map(|b| format!("\"{b}\"")).collect();
+                kv(
+                    out,
+                    "cidr_reservations",
+                    &format!("[{}]", list.join(", ")),
+                    "ListVSwitchCidrReservations: only IP prefixes come from these",
+                )?;
+            }
             if let (Some(idle), Some(mapping)) = (idle, self.mapping) {
                 kv(
                     out,

@@ -321,8 +321,14 @@ fn the_worked_example_goes_from_history_to_a_runbook() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let text = std::fs::read_to_string(&scenario).unwrap();
     let replicas = workload_line(&text, "default/web", "replicas");
-    assert!(replicas.contains("linear trend +10.00 pods/day"), "{replicas}");
-    assert!(replicas.starts_with("replicas = [[\"0d\", 320], [\"90d\", 1220]]"), "{replicas}");
+    assert!(
+        replicas.contains("linear trend +10.00 pods/day"),
+        "{replicas}"
+    );
+    assert!(
+        replicas.starts_with("replicas = [[\"0d\", 320], [\"90d\", 1220]]"),
+        "{replicas}"
+    );
     let out = scratch.path("report");
     let output = run_to(&scenario, &out, &["--runs", "4"]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));

@@ -142,8 +142,8 @@ fn inputs_that_are_not_what_they_claim_exit_2() {
         ),
         (
             "--eni-config",
-            "bad/configmap-list.yaml",
-            "not one ConfigMap",
+            "bad/configmap-list-without-eni-config.yaml",
+            "is a List of 1 objects without a ConfigMap `eni-config`",
         ),
         ("--eni-config", "bad/eni-conf-broken.yaml", "data.eni_conf"),
         (
@@ -601,6 +601,74 @@ fn a_wrong_snat_file_is_refused_naming_it() {
     assert_eq!(code(&output), 2);
     assert!(
         stderr(&output).contains("is a DescribeSnatTableEntries listing, not VSwitches.VSwitch"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A node pool's own Terway ConfigMap (its nodes' `terway-config` label) from a List of
+/// kube-system's ConfigMaps, and the reserved blocks of `ListVSwitchCidrReservations`: the
+/// pool gets `terway = { ... }` with prefix mode, the vSwitch its reservation, and the run
+/// takes /28s from it.
+#[test]
+fn node_pool_configs_and_reservations_import_into_prefix_mode() {
+    let scratch = Scratch::new("import-node-pool-configs");
+    let out = scratch.path("s.toml");
+    let args: Vec<String> = [
+        "import",
+        "--eni-config",
+        &fixture("node-pool-configs/kube-system-configmaps.json"),
+        "--vswitches",
+        &fixture("vswitches.json"),
+        "--nodes",
+        &fixture("node-pool-configs/nodes-terway-config.json"),
+        "--pods",
+        &fixture("pods.json"),
+        "--instance-types",
+        &fixture("instance-types.json"),
+        "--cidr-reservations",
+        &fixture("node-pool-configs/cidr-reservations.json"),
+        "-o",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = planner(&refs);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("terway = { max_pool_size = 0, ipam_type = \"crd\", enable_ip_prefix = true, ipv4_prefix_count = 4 }"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cidr_reservations = [\"10.0.5.64/26\"]"),
+        "{text}"
+    );
+    let report = scratch.path("report");
+    let output = run_to(&out, &report, &["--runs", "1", "--check-invariants"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let (header, rows) = read_csv(&report.join("prefixes.csv"));
+    assert_eq!(cell(&header, &rows[0], "vswitch"), "vsw-bp1i0pods0002");
+    assert_eq!(cell(&header, &rows[0], "prefixes"), "4");
+
+    // Without the pool's ConfigMap, the nodes' label names one import cannot find.
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.ends_with("kube-system-configmaps.json") {
+                fixture("eni-config.json")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = planner(&refs);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("import-terway-config-missing"),
         "{}",
         stderr(&output)
     );
