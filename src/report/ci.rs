@@ -114,6 +114,34 @@ struct Json<'a> {
     stats: Option<&'a Stats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     auto_runs: Option<JsonAutoRuns<'a>>,
+    /// IP prefix mode: per vSwitch with reserved blocks (none without prefix mode).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    prefixes: Vec<JsonPrefixes<'a>>,
+    /// IP prefix mode: per zone, the prefixes nodes hold at max_nodes against the reservations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    prefix_plans: Vec<JsonPrefixPlan<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPrefixes<'a> {
+    vswitch: &'a str,
+    zone: &'a str,
+    reserved_cidrs: Vec<&'a str>,
+    prefixes: u32,
+    peak_prefixes_used_p50: u32,
+    peak_prefixes_used_p90: u32,
+    full_runs: f64,
+}
+
+#[derive(Serialize)]
+struct JsonPrefixPlan<'a> {
+    zone: &'a str,
+    needed_prefixes: u32,
+    reserved_prefixes: u32,
+    /// When short: one reservation that holds them, and a vSwitch around it.
+    reservation_prefix_len: Option<u8>,
+    vswitch_prefix_len: Option<u8>,
+    vswitch_cidr: Option<String>,
 }
 
 /// How `runs = "auto"` went.
@@ -417,6 +445,31 @@ pub fn summary_json(scenario: &Scenario, summary: &Summary, plan: Plan<'_>) -> V
             sure: a.sure,
             reason: &a.reason,
         }),
+        prefixes: summary
+            .prefixes
+            .iter()
+            .map(|row| JsonPrefixes {
+                vswitch: &row.vswitch,
+                zone: &row.zone,
+                reserved_cidrs: row.reserved.split(' ').collect(),
+                prefixes: row.prefixes,
+                peak_prefixes_used_p50: row.peak_used_p50,
+                peak_prefixes_used_p90: row.peak_used_p90,
+                full_runs: row.full_runs,
+            })
+            .collect(),
+        prefix_plans: summary
+            .prefix_plans
+            .iter()
+            .map(|p| JsonPrefixPlan {
+                zone: &p.zone,
+                needed_prefixes: p.needed_prefixes,
+                reserved_prefixes: p.reserved_prefixes,
+                reservation_prefix_len: p.reservation_prefix_len,
+                vswitch_prefix_len: p.vswitch_prefix_len,
+                vswitch_cidr: p.vswitch_cidr.map(|c| c.to_string()),
+            })
+            .collect(),
     };
     let mut bytes = serde_json::to_vec_pretty(&json).expect("summary serializes");
     bytes.push(b'\n');
@@ -614,6 +667,37 @@ pub fn summary_md(summary: &Summary, plan: Plan<'_>) -> Vec<u8> {
         for g in plan.gates {
             let mark = if g.passed { "pass" } else { "**FAIL**" };
             let _ = writeln!(out, "- {mark} `{}`: {}", g.gate, g.message);
+        }
+    }
+    if !summary.prefix_plans.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### IP prefixes");
+        let _ = writeln!(out);
+        for row in &summary.prefixes {
+            let _ = writeln!(
+                out,
+                "- `{}` ({}): reserved {}, {} /28s; at most {} taken (p90 run), all taken in {:.0}% of runs",
+                row.vswitch,
+                row.zone,
+                row.reserved,
+                row.prefixes,
+                row.peak_used_p90,
+                row.full_runs * 100.0
+            );
+        }
+        for p in &summary.prefix_plans {
+            let verdict = match (p.reservation_prefix_len, p.vswitch_prefix_len) {
+                (Some(reservation), Some(around)) => format!(
+                    "reserve a /{reservation} for them in a new /{around} vSwitch{}",
+                    p.vswitch_cidr.map_or(String::new(), |c| format!(" at {c}"))
+                ),
+                _ => "enough".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "- **{}**: nodes at max_nodes hold {} prefixes, the reservations {}: {verdict}",
+                p.zone, p.needed_prefixes, p.reserved_prefixes
+            );
         }
     }
     if !plan.recommendations.is_empty() {

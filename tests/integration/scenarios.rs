@@ -210,6 +210,12 @@ fn prefix_mode_runs_the_reservation_dry_not_the_vswitch() {
         "{text}"
     );
 
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["prefix_plans"][0]["needed_prefixes"], 32);
+    assert_eq!(json["prefix_plans"][0]["reservation_prefix_len"], 23);
+    assert_eq!(json["prefixes"][0]["peak_prefixes_used_p90"], 16);
+
     // Without reservations there is nothing to report on prefixes.
     let plain = scratch.path("plain");
     let output = planner(&[
@@ -223,4 +229,7 @@ fn prefix_mode_runs_the_reservation_dry_not_the_vswitch() {
     ]);
     assert_eq!(code(&output), 0);
     assert!(!plain.join("prefixes.csv").exists());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(plain.join("summary.json")).unwrap()).unwrap();
+    assert!(json.get("prefixes").is_none() && json.get("prefix_plans").is_none());
 }
