@@ -99,6 +99,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
             confidence: None,
         },
         history: None,
+        pod_enis: Default::default(),
     }
 }
 
