@@ -131,6 +131,14 @@ fn pod_vswitches(scenario: &Scenario, zone: usize) -> Vec<usize> {
         .copied()
         .filter(|&v| scenario.vswitches[v].zone == zone)
         .collect();
+    // A PodNetworking's vSwitches hold pod addresses of the zone too.
+    listed.extend(
+        scenario
+            .pod_enis
+            .podnetworkings
+            .iter()
+            .flat_map(|pn| pn.vswitches[zone].iter().copied()),
+    );
     listed.sort_unstable();
     listed.dedup();
     if listed.is_empty() {

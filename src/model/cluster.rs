@@ -194,7 +194,12 @@ impl<'s> World<'s> {
             None => (NodeId(self.nodes.len() as u32), 0),
         };
         let config = self.config_index(pool);
-        let ipam = self.configs[config].ipam;
+        // Exclusive-ENI nodes run the controller's `ENIOnly` mode whatever `ipam_type` says.
+        let ipam = if self.scenario.pod_enis.is_exclusive(pool) {
+            IpamType::Centralized
+        } else {
+            self.configs[config].ipam
+        };
         let prefix_count = match ipam {
             IpamType::Centralized if self.configs[config].enable_ip_prefix => {
                 self.configs[config].ipv4_prefix_count
