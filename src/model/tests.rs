@@ -671,3 +671,5 @@ fn hot_fields_stay_in_one_cache_line() {
 }
 
 mod centralized;
+
+mod podnetworking;
