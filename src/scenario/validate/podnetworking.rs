@@ -8,6 +8,7 @@ use super::Checker;
 use crate::scenario::file::{ScenarioFile, key_segment};
 use crate::scenario::{
     IpamType, PodEnis, PodNetworkingSelection, PodNetworkingSpec, Scenario, ScenarioError,
+    WorkloadKind,
 };
 
 /// The most ENIs, trunk members included, an instance type may name.
@@ -103,6 +104,15 @@ impl Checker<'_> {
                     ),
                 ));
             }
+            if config.enable_ip_prefix {
+                return Err(self.err(
+                    "terway.enable_eni_trunking",
+                    format!(
+                        "trunk ENIs are not modelled with IP prefix mode; node pool `{}` runs prefix mode",
+                        pool.name
+                    ),
+                ));
+            }
             let total = totals.get(&pool.instance_type).copied().unwrap_or(0);
             if total <= instance.eni_quantity {
                 return Err(self.err(
@@ -142,6 +152,16 @@ impl Checker<'_> {
                         "PodNetworking `{name}` gives pods member ENIs on a trunk: set [terway] enable_eni_trunking = true, or put the workload on an exclusive_eni node pool"
                     ),
                 ));
+            }
+            let stateful = matches!(scenario.workloads[i].kind, WorkloadKind::StatefulSet(_));
+            if podnetworkings[index].fixed_release_after_ms.is_some() && !stateful {
+                self.warn(
+                    key,
+                    format!(
+                        "PodNetworking `{name}` has fixed addresses, which only a StatefulSet's pods (stable names) get back; this {}'s addresses are held until release_after and never reused",
+                        workload.kind
+                    ),
+                );
             }
             workload_podnetworking[i] = Some(index);
         }
