@@ -105,6 +105,10 @@ impl Node {
             cpu_millis: self.cpu_millis - self.cpu_used,
             memory_mib: self.memory_mib - self.memory_used,
             pods: self.max_pods - self.pods,
+            member_enis: self
+                .controller
+                .member_limit
+                .saturating_sub(self.controller.member_pods),
         }
     }
 }
@@ -240,7 +244,10 @@ impl<'s> World<'s> {
             sticky: Vec::new(),
             sticky_serial: 0,
             ipam,
-            controller: NodeController::default(),
+            controller: NodeController {
+                member_limit: self.member_limit_of(pool),
+                ..NodeController::default()
+            },
             prefix_count,
             prefixes: Vec::new(),
             prefix_pods: 0,
@@ -343,6 +350,7 @@ impl<'s> World<'s> {
         let size = PodSize {
             cpu_millis: u64::from(spec.cpu_millis),
             memory_mib: spec.memory_mib,
+            member_eni: u32::from(self.requests_member_eni(workload)),
         };
         let mut best: Option<(u32, u32, NodeId)> = None;
         for pool in pools {
@@ -369,10 +377,12 @@ impl<'s> World<'s> {
             u64::from(spec.cpu_millis),
             spec.memory_mib,
         );
+        let member = u32::from(self.requests_member_eni(workload));
         let n = &mut self.nodes[node.0 as usize];
         n.cpu_used += cpu;
         n.memory_used += memory;
         n.pods += 1;
+        n.controller.member_pods += member;
         let zone = n.zone;
         self.update_load(node);
         self.workloads[workload].zone_pods[zone] += 1;
@@ -387,7 +397,9 @@ impl<'s> World<'s> {
         let p = &self.pods[pod.0 as usize];
         let spec = &self.scenario.workloads[p.workload as usize];
         let (workload, node) = (p.workload as usize, p.node);
+        let member = u32::from(self.requests_member_eni(workload));
         let n = &mut self.nodes[node.0 as usize];
+        n.controller.member_pods -= member;
         n.cpu_used -= u64::from(spec.cpu_millis);
         n.memory_used -= spec.memory_mib;
         n.pods -= 1;
@@ -502,6 +514,10 @@ impl<'s> World<'s> {
         }
         if let Some(by_memory) = instance.memory_mib.checked_div(spec.memory_mib) {
             fit = fit.min(by_memory as u32);
+        }
+        let members = self.scenario.pod_enis.member_limit(pool);
+        if self.requests_member_eni(workload) && members > 0 {
+            fit = fit.min(members);
         }
         fit
     }

@@ -373,11 +373,17 @@ impl<'s> World<'s> {
     }
 
     /// The pod controller's ENIs: each node's count matches its pods' ENIs and stays within
-    /// its member-ENI limit (exclusive nodes: its secondary slots), each waiting queue holds
+    /// its member-ENI limit (exclusive nodes: its secondary slots), as do the bound pods that
+    /// request `aliyun/member-eni` (which the scheduler counts), each waiting queue holds
     /// exactly the pods waiting on that node, no create went to a vSwitch the cluster had
     /// blocked, a trunk node's trunk ENI is on a slot being made or in use, and the addresses
     /// of pods' ENIs and of fixed addresses held count as used.
-    fn check_pod_enis(&self, node_waiting: &[u32], used: &mut [u64]) -> Result<(), String> {
+    fn check_pod_enis(
+        &self,
+        node_waiting: &[u32],
+        node_member_pods: &[u32],
+        used: &mut [u64],
+    ) -> Result<(), String> {
         let mut node_enis = vec![0u32; self.nodes.len()];
         for (pod, eni) in &self.pod_enis.by_pod {
             let p = &self.pods[pod.0 as usize];
@@ -430,6 +436,13 @@ impl<'s> World<'s> {
                 node_enis[index],
                 node_waiting[index]
             );
+            ensure!(
+                c.member_pods == node_member_pods[index] && c.member_pods <= c.member_limit,
+                "{name}: counts {} pods on aliyun/member-eni, {} are bound, it offers {}",
+                c.member_pods,
+                node_member_pods[index],
+                c.member_limit
+            );
             let limit = if pod_enis.is_exclusive(node.pool) {
                 node.slots.len() as u32
             } else {
@@ -476,6 +489,7 @@ impl<'s> World<'s> {
         let mut slot_held = vec![0u32; slots];
         let mut node_unbound = vec![0u32; self.nodes.len()];
         let mut node_eni_waiting = vec![0u32; self.nodes.len()];
+        let mut node_member_pods = vec![0u32; self.nodes.len()];
         let mut node_prefix_pods = vec![0u32; self.nodes.len()];
         // Per vSwitch, the prefixes nodes hold or an attaching ENI brings.
         let mut held_prefixes: Vec<Vec<u32>> = vec![Vec::new(); self.vswitches.len()];
@@ -524,6 +538,8 @@ impl<'s> World<'s> {
                 zone_pending[node.zone] += 1;
                 pending += 1;
             }
+            node_member_pods[node_index] +=
+                u32::from(self.requests_member_eni(pod.workload as usize));
             if node.ipam == IpamType::Centralized && self.uses_own_eni(PodId(index as u32)) {
                 self.check_own_eni_pod(PodId(index as u32), &name())?;
                 node_eni_waiting[node_index] +=
@@ -608,7 +624,7 @@ impl<'s> World<'s> {
 
         // Nodes, their ENIs and what they take from the vSwitches.
         let mut used = vec![0u64; vswitch_count];
-        self.check_pod_enis(&node_eni_waiting, &mut used)?;
+        self.check_pod_enis(&node_eni_waiting, &node_member_pods, &mut used)?;
         let mut idle = vec![0u64; vswitch_count];
         let mut zone_covered = vec![0u32; zones];
         let pool_count = self.pools.len();

@@ -151,6 +151,10 @@ pub(in crate::model) struct NodeController {
     pub trunk_slot: Option<u8>,
     /// ENIs of the node's pods (trunk members, or exclusive ENIs), made or being made.
     pub pod_enis: u32,
+    /// `aliyun/member-eni` the node offers (`u32::MAX` where the scheduler does not count it).
+    pub member_limit: u32,
+    /// Bound pods that request `aliyun/member-eni`.
+    pub member_pods: u32,
     /// Pods waiting for an ENI of their own, by creation.
     pub eni_waiting: BTreeSet<(u64, PodId)>,
 }

@@ -17,11 +17,11 @@
 //!   0; `random` shuffles; `most` takes the largest count. `IpNotEnough` blocks the vSwitch in
 //!   that cache for every node, as the multi-IP controller's own calls do;
 //! - a failed pod is retried with the workqueue's per-item backoff, 5 ms doubling to 1000 s;
-//! - a trunk node attaches at most `EniTotalQuantity - EniQuantity` member ENIs. Kubernetes
-//!   counts them as the extended resource `aliyun/member-eni`, so the scheduler would keep a
-//!   pod off a full node; here the pod is bound and waits on the node (pending) until a member
-//!   ENI of the node is freed. Exclusive-ENI nodes run `Adapters - 1` pods (`max_pods`), so
-//!   they never wait for an ENI slot;
+//! - a trunk node attaches at most `EniTotalQuantity - EniQuantity` member ENIs, offered as the
+//!   extended resource `aliyun/member-eni` that PodNetworking pods request: the scheduler keeps
+//!   a pod off a full node (the pod stays unschedulable and the autoscaler sees it), so a pod
+//!   waits on its node for a member ENI only as a safeguard. Exclusive-ENI nodes run
+//!   `Adapters - 1` pods (`max_pods`), so they never wait for an ENI slot;
 //! - an elastic ENI and its address go when the pod goes (the delete call is not timed); a
 //!   fixed one is kept, reused by the same-name StatefulSet pod, and freed by the GC (every
 //!   minute, jitter not modelled) once `release_after` has passed since the pod was last seen.
@@ -106,6 +106,24 @@ impl World<'_> {
         pod_enis.is_exclusive(n.pool)
             || (pod_enis.member_limit(n.pool) > 0
                 && pod_enis.podnetworking_of(p.workload as usize).is_some())
+    }
+
+    /// Whether the workload's pods request `aliyun/member-eni` (PodNetworking pods under
+    /// trunking), which the scheduler counts against the nodes' member limit.
+    pub(in crate::model) fn requests_member_eni(&self, workload: usize) -> bool {
+        let pod_enis = &self.scenario.pod_enis;
+        pod_enis.enable_eni_trunking && pod_enis.podnetworking_of(workload).is_some()
+    }
+
+    /// The `aliyun/member-eni` a node of the pool offers: `u32::MAX` (not counted) on
+    /// exclusive-ENI nodes and without trunking.
+    pub(in crate::model) fn member_limit_of(&self, pool: usize) -> u32 {
+        let pod_enis = &self.scenario.pod_enis;
+        if pod_enis.enable_eni_trunking && !pod_enis.is_exclusive(pool) {
+            pod_enis.member_limit(pool)
+        } else {
+            u32::MAX
+        }
     }
 
     /// Member ENIs a node may still attach (exclusive nodes: as many ENIs as secondary slots).

@@ -229,10 +229,11 @@ fn a_fixed_address_is_reused_by_the_same_name_pod() {
     );
 }
 
-// One trunk node whose type allows 2 member ENIs (EniTotalQuantity - EniQuantity = 2), three
-// PodNetworking pods at 1 h: two get member ENIs (vsw-p2 holds 2), the third waits on the node
-// for a member ENI, counted as waiting for an address, to the horizon. Creates: the trunk and
-// two members.
+// One trunk node whose type allows 2 member ENIs (EniTotalQuantity - EniQuantity = 2, offered
+// as `aliyun/member-eni`), three PodNetworking pods at 1 h: the scheduler binds two, which get
+// member ENIs (vsw-p2 holds 2); the third fits no node and stays pending (unschedulable: the
+// pool cannot grow) to the horizon, without waiting for an address. Creates: the trunk and two
+// members.
 #[test]
 fn the_member_eni_limit_leaves_pods_pending() {
     let mut s = trunk_scenario(1, 2);
@@ -242,12 +243,14 @@ fn the_member_eni_limit_leaves_pods_pending() {
     let mut world = World::new(&s, 0);
     step_until(&mut world, s.horizon_ms - 1);
     assert_eq!(count(&world, workload::PodState::Running), 2);
+    assert_eq!(count(&world, workload::PodState::Unscheduled), 1);
+    assert_eq!(world.nodes[0].controller.member_pods, 2);
     assert_eq!(world.nodes[0].controller.pod_enis, 2);
-    assert_eq!(world.nodes[0].controller.eni_waiting.len(), 1);
+    assert!(world.nodes[0].controller.eni_waiting.is_empty());
     assert_eq!(world.vswitches[3].used, 2);
     assert_eq!(world.metrics.api_calls.create_eni, 3);
     let result = world.run();
-    assert_eq!(last(&result.samples.pods_pending_ip), 1);
+    assert_eq!(last(&result.samples.pods_pending_ip), 0);
     assert_eq!(
         result.zones[0].first_shortage_ms, None,
         "not a vSwitch shortage"
