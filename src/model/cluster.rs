@@ -1,7 +1,8 @@
 //! Nodes and node pools, the scheduler that places pods on them, and the cluster autoscaler.
 //!
 //! The scheduler sees CPU, memory and the node's pod limit, never free addresses: Terway adds
-//! no extended resource for shared-ENI pods. It spreads a workload's pods over zones (fewest of
+//! no extended resource for shared-ENI pods. PodNetworking pods under trunking also request
+//! `aliyun/member-eni`, which trunk nodes offer up to their member-ENI limit. It spreads a workload's pods over zones (fewest of
 //! its pods first) and, within a zone, over nodes (least loaded first), like kube-scheduler's
 //! default topology spreading and `LeastAllocated` scoring.
 

@@ -7,9 +7,10 @@
 //! room, each inner entry the smallest key and the largest room of each kind below it. An update
 //! rewrites one path of plain integers (no allocation, no rebalancing). A query checks the
 //! least-loaded node first (it nearly always fits); otherwise it descends, smaller key first,
-//! skipping subtrees where no node has enough CPU, memory or pod slots, or whose smallest key is
-//! already beaten. A zone where nothing fits answers at the root, which matters while pods wait
-//! for the autoscaler and every scheduler pass asks again.
+//! skipping subtrees where no node has enough CPU, memory, pod slots or member ENIs
+//! (`aliyun/member-eni`), or whose smallest key is already beaten. A zone where nothing fits
+//! answers at the root, which matters while pods wait for the autoscaler and every scheduler
+//! pass asks again.
 
 use super::NodeId;
 
