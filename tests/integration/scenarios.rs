@@ -259,4 +259,15 @@ fn a_podnetworking_vswitch_runs_out_while_the_shared_ones_have_room() {
         .parse()
         .unwrap();
     assert!((89_700.0..89_760.0).contains(&first), "{first}");
+    // The zone has room; the PodNetworking does not: 28 used + 1 waiting, x 1.2 headroom = 35
+    // against 28, a gap of 7: a /28 (12) joins its list, and the re-run has no shortage.
+    let (header, rows) = read_csv(&out.join("recommendations.csv"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        cell(&header, &rows[0], "zone"),
+        "cn-shanghai-f for PodNetworking db"
+    );
+    assert_eq!(cell(&header, &rows[0], "needed_ips"), "35");
+    assert_eq!(cell(&header, &rows[0], "add_prefix_len"), "28");
+    assert_eq!(cell(&header, &rows[0], "verified"), "yes");
 }
