@@ -33,6 +33,7 @@ use cluster::{Node, Pool};
 use metrics::Metrics;
 use terway::VSwitch;
 use terway::centralized::Controller;
+use terway::podnetworking::PodEnis;
 use workload::{Pod, WorkloadState};
 
 /// Index of a node in the world's node table; slots are reused after a node is removed, so events
@@ -126,6 +127,12 @@ pub enum Event {
     NodeRuntimeSync(NodeRef, u32),
     /// A node empty since then (its count of times emptied) may be removed.
     NodeEmptyCheck(NodeRef, u32),
+    /// A pod's own ENI: its create (or the attach of its held fixed ENI) returned.
+    PodEniDone(PodRef),
+    /// The pod controller retries a pod that got no ENI.
+    PodEniRetry(PodRef),
+    /// The fixed-IP GC of PodENIs.
+    PodEniGc,
     /// The cluster autoscaler looks at unschedulable pods.
     AutoscalerTick,
     /// The scheduler retries unschedulable pods.
@@ -150,6 +157,8 @@ pub struct World<'s> {
     listed_vswitches: Vec<Vec<Vec<usize>>>,
     /// Centralized IPAM's cluster-wide state.
     controller: Controller,
+    /// The pod controller's ENIs of pods and fixed addresses.
+    pod_enis: PodEnis,
     pools: Vec<Pool>,
     nodes: Vec<Node>,
     free_nodes: Vec<NodeId>,
@@ -225,6 +234,7 @@ impl<'s> World<'s> {
             vswitches,
             listed_vswitches,
             controller: Controller::new(scenario.vswitches.len()),
+            pod_enis: PodEnis::default(),
             pools: Vec::new(),
             nodes: Vec::new(),
             free_nodes: Vec::new(),
@@ -354,6 +364,9 @@ impl<'s> World<'s> {
             Event::IpamAttachDone(node, slot) => self.ipam_attach_done(node, slot as usize),
             Event::NodeRuntimeSync(node, _) => self.node_runtime_sync(node),
             Event::NodeEmptyCheck(node, since) => self.node_empty_check(node, since),
+            Event::PodEniDone(pod) => self.pod_eni_done(pod),
+            Event::PodEniRetry(pod) => self.pod_eni_retry(pod),
+            Event::PodEniGc => self.pod_eni_gc(),
             Event::AutoscalerTick => self.autoscaler_tick(),
             Event::SchedulerPass => self.scheduler_pass(),
         }

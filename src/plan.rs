@@ -58,6 +58,8 @@ fn gate_value(
 pub struct Recommendation {
     /// Index into `scenario.zones`.
     pub zone: usize,
+    /// For a PodNetworking's vSwitches in the zone: its index; the vSwitch joins its list.
+    pub podnetworking: Option<usize>,
     /// Zone name.
     pub zone_name: String,
     /// Peak demand on the zone's pod vSwitches at the planning percentile: addresses held plus
@@ -131,6 +133,14 @@ pub fn pod_vswitches(scenario: &Scenario, zone: usize) -> Vec<usize> {
         .copied()
         .filter(|&v| scenario.vswitches[v].zone == zone)
         .collect();
+    // A PodNetworking's vSwitches hold pod addresses of the zone too.
+    listed.extend(
+        scenario
+            .pod_enis
+            .podnetworkings
+            .iter()
+            .flat_map(|pn| pn.vswitches[zone].iter().copied()),
+    );
     listed.sort_unstable();
     listed.dedup();
     if listed.is_empty() {
@@ -391,6 +401,7 @@ pub fn recommend(scenario: &Scenario, runs: &[RunResult]) -> Vec<Recommendation>
         let usable_then = zone_usable(scenario, &pods, expand_by_ms).max(1);
         out.push(Recommendation {
             zone,
+            podnetworking: None,
             zone_name: zone_name.clone(),
             peak_demand,
             needed_ips,
@@ -407,6 +418,99 @@ pub fn recommend(scenario: &Scenario, runs: &[RunResult]) -> Vec<Recommendation>
             verified: None,
             verified_shortage_runs: None,
         });
+    }
+    out.extend(podnetworking_recommendations(scenario, runs, &mut taken));
+    out
+}
+
+/// A PodNetworking's vSwitches in a zone hold only its pods' addresses, so the zone's room
+/// elsewhere does not help them: they are sized on their own. Demand is their peak use, plus,
+/// in runs where every one of them filled, the zone's pods waiting for an address (an upper
+/// bound: some may be waiting for the shared vSwitches).
+fn podnetworking_recommendations(
+    scenario: &Scenario,
+    runs: &[RunResult],
+    taken: &mut Vec<Ipv4Net>,
+) -> Vec<Recommendation> {
+    let planning = scenario.planning;
+    let with_headroom = |demand: u32| (f64::from(demand) * (1.0 + planning.headroom)).ceil() as u32;
+    let mut out = Vec::new();
+    for (index, pn) in scenario.pod_enis.podnetworkings.iter().enumerate() {
+        for (zone, list) in pn.vswitches.iter().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            let all_full = |r: &RunResult| -> Option<Millis> {
+                list.iter()
+                    .map(|&v| r.vswitches[v].full_at_ms)
+                    .try_fold(0, |latest: Millis, full| full.map(|t| latest.max(t)))
+            };
+            let peak_demand = worse_value(
+                runs.iter().map(|r| {
+                    let used: u32 = list.iter().map(|&v| r.vswitches[v].peak_used).sum();
+                    let waiting = all_full(r).map_or(0, |_| r.zones[zone].peak_pending_ip);
+                    used + waiting
+                }),
+                planning.percentile,
+            );
+            let needed_ips = with_headroom(peak_demand);
+            let usable_ips_now = zone_usable(scenario, list, 0);
+            let gap =
+                i64::from(needed_ips) - i64::from(zone_usable(scenario, list, scenario.horizon_ms));
+            if gap <= 0 {
+                continue;
+            }
+            let (add_prefix_len, add_count) = prefix_for(gap as u32);
+            let block_prefix = add_prefix_len.unwrap_or(MIN_VSWITCH_PREFIX);
+            let (add_cidr, cidr_note) = if scenario.vpc_cidrs.is_empty() {
+                (
+                    None,
+                    Some("no [vpc] cidr given, so no block can be chosen".to_string()),
+                )
+            } else {
+                match free_block(&scenario.vpc_cidrs, taken, block_prefix) {
+                    Some(block) => {
+                        taken.push(block);
+                        (Some(block), None)
+                    }
+                    None => (
+                        None,
+                        Some(format!(
+                            "the VPC has no free /{block_prefix} block; add a secondary CIDR to the VPC"
+                        )),
+                    ),
+                }
+            };
+            let full: Vec<Option<Millis>> = runs.iter().map(all_full).collect();
+            let deadline_ms = worse_time(&full, planning.percentile).unwrap_or(scenario.horizon_ms);
+            let expand_by_ms = deadline_ms.saturating_sub(planning.lead_time_ms);
+            let series = zone_series(scenario, runs, zone, list);
+            let used_then = series
+                .iter()
+                .take_while(|&&(t, _, _)| t <= expand_by_ms)
+                .last()
+                .map_or(0, |&(_, used, _)| used);
+            let usable_then = zone_usable(scenario, list, expand_by_ms).max(1);
+            out.push(Recommendation {
+                zone,
+                podnetworking: Some(index),
+                zone_name: format!("{} for PodNetworking {}", scenario.zones[zone], pn.name),
+                peak_demand,
+                needed_ips,
+                usable_ips_now,
+                shortfall_ips: gap as u32,
+                shortfall_at_ms: deadline_ms,
+                add_prefix_len,
+                add_count,
+                add_cidr,
+                cidr_note,
+                expand_by_ms,
+                late: deadline_ms < planning.lead_time_ms,
+                trigger_used_fraction: f64::from(used_then) / f64::from(usable_then),
+                verified: None,
+                verified_shortage_runs: None,
+            });
+        }
     }
     out
 }
@@ -428,14 +532,35 @@ pub fn apply(scenario: &Scenario, recommendations: &[Recommendation]) -> Scenari
             });
             let at = rec.expand_by_ms;
             let vswitch = s.vswitches.len();
+            let id = match rec.podnetworking {
+                Some(pn) => format!(
+                    "vsw-planned-{}-{}-{}",
+                    s.pod_enis.podnetworkings[pn].name,
+                    s.zones[rec.zone],
+                    copy + 1
+                ),
+                None => format!("vsw-planned-{}-{}", rec.zone_name, copy + 1),
+            };
             s.vswitches.push(VSwitchSpec {
                 cidr_reservations: Vec::new(),
-                id: format!("vsw-planned-{}-{}", rec.zone_name, copy + 1),
+                id,
                 zone: rec.zone,
                 cidr,
                 used_by_others: 0,
                 created_at_ms: (at > 0).then_some(at),
             });
+            if let Some(pn) = rec.podnetworking {
+                // A PodNetworking's new vSwitch is used as soon as it exists: no restart.
+                s.pod_enis.podnetworkings[pn].vswitches[rec.zone].push(vswitch);
+                if at > 0 {
+                    s.actions.push(Action {
+                        at_ms: at,
+                        kind: ActionKind::AddVSwitch(vswitch),
+                        file_index: usize::MAX - index,
+                    });
+                }
+                continue;
+            }
             let zone_name = &s.zones[rec.zone];
             // The config in force at `at`, and every later one, list the new vSwitch.
             let in_force = s

@@ -87,6 +87,67 @@ pub struct Scenario {
     pub gates: Gates,
     /// `[scenario] history`: the pod counts `import` fitted the growth to, for the charts.
     pub history: Option<History>,
+    /// Pods on ENIs of their own: trunking, `[[podnetworking]]`, exclusive-ENI pools.
+    pub pod_enis: PodEnis,
+}
+
+/// Pods with ENIs of their own (trunk member ENIs and exclusive-ENI pools), all under
+/// centralized IPAM. Empty (the default) when the scenario uses none of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PodEnis {
+    /// `[terway] enable_eni_trunking`.
+    pub enable_eni_trunking: bool,
+    /// `[[podnetworking]]`, in file order.
+    pub podnetworkings: Vec<PodNetworkingSpec>,
+    /// Per workload (when not empty): index into `podnetworkings` of its `podnetworking`.
+    pub workload_podnetworking: Vec<Option<usize>>,
+    /// Per node pool (when not empty): `exclusive_eni`.
+    pub exclusive_eni: Vec<bool>,
+    /// Per node pool (when not empty): member ENIs a node's trunk takes at most,
+    /// `EniTotalQuantity - EniQuantity`; 0 when its nodes run no trunk ENI.
+    pub member_eni_limit: Vec<u32>,
+}
+
+impl PodEnis {
+    /// The PodNetworking of a workload's pods.
+    pub fn podnetworking_of(&self, workload: usize) -> Option<usize> {
+        self.workload_podnetworking.get(workload).copied().flatten()
+    }
+
+    /// Whether a pool's nodes are exclusive-ENI nodes.
+    pub fn is_exclusive(&self, pool: usize) -> bool {
+        self.exclusive_eni.get(pool).copied().unwrap_or(false)
+    }
+
+    /// The member-ENI limit of a pool's nodes (0: no trunk).
+    pub fn member_limit(&self, pool: usize) -> u32 {
+        self.member_eni_limit.get(pool).copied().unwrap_or(0)
+    }
+}
+
+/// A `PodNetworking`: the vSwitches its pods' ENIs come from, and how long addresses live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodNetworkingSpec {
+    /// Name.
+    pub name: String,
+    /// Per zone of [`Scenario::zones`]: the vSwitches listed for it, in order.
+    pub vswitches: Vec<Vec<usize>>,
+    /// `vSwitchSelectionPolicy`.
+    pub selection: PodNetworkingSelection,
+    /// `allocationType: Fixed` with `releaseStrategy: TTL`: how long after its pod was last
+    /// seen a fixed address is freed. `None` for `Elastic`.
+    pub fixed_release_after_ms: Option<Millis>,
+}
+
+/// `vSwitchSelectionPolicy` of a PodNetworking (not the meaning `eni_conf` gives `ordered`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodNetworkingSelection {
+    /// `ordered` (the CRD default): the first listed vSwitch whose cached count is not 0.
+    Ordered,
+    /// `random`: shuffled.
+    Random,
+    /// `most`: the largest cached count first.
+    Most,
 }
 
 /// `runs = "auto"`: how sure the runs must make the answer, and how many runs it may take.

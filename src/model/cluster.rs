@@ -1,7 +1,8 @@
 //! Nodes and node pools, the scheduler that places pods on them, and the cluster autoscaler.
 //!
 //! The scheduler sees CPU, memory and the node's pod limit, never free addresses: Terway adds
-//! no extended resource for shared-ENI pods. It spreads a workload's pods over zones (fewest of
+//! no extended resource for shared-ENI pods. PodNetworking pods under trunking also request
+//! `aliyun/member-eni`, which trunk nodes offer up to their member-ENI limit. It spreads a workload's pods over zones (fewest of
 //! its pods first) and, within a zone, over nodes (least loaded first), like kube-scheduler's
 //! default topology spreading and `LeastAllocated` scoring.
 
@@ -105,6 +106,10 @@ impl Node {
             cpu_millis: self.cpu_millis - self.cpu_used,
             memory_mib: self.memory_mib - self.memory_used,
             pods: self.max_pods - self.pods,
+            member_enis: self
+                .controller
+                .member_limit
+                .saturating_sub(self.controller.member_pods),
         }
     }
 }
@@ -195,7 +200,12 @@ impl<'s> World<'s> {
             None => (NodeId(self.nodes.len() as u32), 0),
         };
         let config = self.config_index(pool);
-        let ipam = self.configs[config].ipam;
+        // Exclusive-ENI nodes run the controller's `ENIOnly` mode whatever `ipam_type` says.
+        let ipam = if self.scenario.pod_enis.is_exclusive(pool) {
+            IpamType::Centralized
+        } else {
+            self.configs[config].ipam
+        };
         let prefix_count = match ipam {
             IpamType::Centralized if self.configs[config].enable_ip_prefix => {
                 self.configs[config].ipv4_prefix_count
@@ -236,7 +246,10 @@ impl<'s> World<'s> {
             sticky: Vec::new(),
             sticky_serial: 0,
             ipam,
-            controller: NodeController::default(),
+            controller: NodeController {
+                member_limit: self.member_limit_of(pool),
+                ..NodeController::default()
+            },
             prefix_count,
             prefixes: Vec::new(),
             prefix_pods: 0,
@@ -339,6 +352,7 @@ impl<'s> World<'s> {
         let size = PodSize {
             cpu_millis: u64::from(spec.cpu_millis),
             memory_mib: spec.memory_mib,
+            member_eni: u32::from(self.requests_member_eni(workload)),
         };
         let mut best: Option<(u32, u32, NodeId)> = None;
         for pool in pools {
@@ -365,10 +379,12 @@ impl<'s> World<'s> {
             u64::from(spec.cpu_millis),
             spec.memory_mib,
         );
+        let member = u32::from(self.requests_member_eni(workload));
         let n = &mut self.nodes[node.0 as usize];
         n.cpu_used += cpu;
         n.memory_used += memory;
         n.pods += 1;
+        n.controller.member_pods += member;
         let zone = n.zone;
         self.update_load(node);
         self.workloads[workload].zone_pods[zone] += 1;
@@ -383,7 +399,9 @@ impl<'s> World<'s> {
         let p = &self.pods[pod.0 as usize];
         let spec = &self.scenario.workloads[p.workload as usize];
         let (workload, node) = (p.workload as usize, p.node);
+        let member = u32::from(self.requests_member_eni(workload));
         let n = &mut self.nodes[node.0 as usize];
+        n.controller.member_pods -= member;
         n.cpu_used -= u64::from(spec.cpu_millis);
         n.memory_used -= spec.memory_mib;
         n.pods -= 1;
@@ -498,6 +516,10 @@ impl<'s> World<'s> {
         }
         if let Some(by_memory) = instance.memory_mib.checked_div(spec.memory_mib) {
             fit = fit.min(by_memory as u32);
+        }
+        let members = self.scenario.pod_enis.member_limit(pool);
+        if self.requests_member_eni(workload) && members > 0 {
+            fit = fit.min(members);
         }
         fit
     }

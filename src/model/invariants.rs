@@ -38,6 +38,7 @@ use std::path::PathBuf;
 
 use super::cluster::{Node, NodeState};
 use super::terway::centralized::NO_SLOT;
+use super::terway::podnetworking::{GC_PERIOD_MS, POD_ENI_SLOT, PodEniPhase};
 use super::terway::prefix::PREFIX_SLOT;
 use super::terway::{Op, PoolUsage, SlotStatus, Worker};
 use super::workload::PodState;
@@ -334,6 +335,137 @@ impl<'s> World<'s> {
         Ok(())
     }
 
+    /// A pod with an ENI of its own: waiting in its node's queue with no ENI, or with one ENI
+    /// (its call out, or attached); a pod with an address holds an attached ENI.
+    fn check_own_eni_pod(&self, id: PodId, name: &str) -> Result<(), String> {
+        let pod = &self.pods[id.0 as usize];
+        let node = &self.nodes[pod.node.0 as usize];
+        let waiting = node.controller.eni_waiting.contains(&(pod.seq, id));
+        let eni = self.pod_enis.by_pod.get(&id);
+        ensure!(
+            waiting != eni.is_some(),
+            "{name}: waiting for an ENI: {waiting}; has one: {eni:?}"
+        );
+        if let Some(eni) = eni {
+            ensure!(
+                eni.node == pod.node,
+                "{name}: its ENI is on node {}, it is on node {}",
+                eni.node.0,
+                pod.node.0
+            );
+        }
+        let attached = eni.is_some_and(|eni| eni.phase == PodEniPhase::Attached);
+        match pod.state {
+            PodState::Running | PodState::Terminating => ensure!(
+                attached && pod.slot == POD_ENI_SLOT && !pod.pending_ip,
+                "{name}: runs without an attached ENI of its own (slot {}, ENI {eni:?}, pending {})",
+                pod.slot,
+                pod.pending_ip
+            ),
+            _ => ensure!(
+                (pod.slot == POD_ENI_SLOT) == attached
+                    && (pod.slot == POD_ENI_SLOT || pod.slot == NO_SLOT),
+                "{name}: waits on slot {} with ENI {eni:?}",
+                pod.slot
+            ),
+        }
+        Ok(())
+    }
+
+    /// The pod controller's ENIs: each node's count matches its pods' ENIs and stays within
+    /// its member-ENI limit (exclusive nodes: its secondary slots), as do the bound pods that
+    /// request `aliyun/member-eni` (which the scheduler counts), each waiting queue holds
+    /// exactly the pods waiting on that node, no create went to a vSwitch the cluster had
+    /// blocked, a trunk node's trunk ENI is on a slot being made or in use, and the addresses
+    /// of pods' ENIs and of fixed addresses held count as used.
+    fn check_pod_enis(
+        &self,
+        node_waiting: &[u32],
+        node_member_pods: &[u32],
+        used: &mut [u64],
+    ) -> Result<(), String> {
+        let mut node_enis = vec![0u32; self.nodes.len()];
+        for (pod, eni) in &self.pod_enis.by_pod {
+            let p = &self.pods[pod.0 as usize];
+            ensure!(
+                p.state != PodState::Gone && p.state != PodState::Unscheduled,
+                "pod {}: has an ENI of its own but is {:?}",
+                pod.0,
+                p.state
+            );
+            node_enis[eni.node.0 as usize] += 1;
+            if eni.phase != PodEniPhase::Refused {
+                used[eni.vswitch] += 1;
+            }
+            if matches!(eni.phase, PodEniPhase::Creating | PodEniPhase::Refused)
+                && let Some((from, until)) = self.controller.blocks[eni.vswitch]
+            {
+                ensure!(
+                    !(from < eni.started_ms && eni.started_ms < until),
+                    "pod {}: created an ENI at {} ms on vSwitch {}, blocked cluster-wide from {from} to {until} ms",
+                    pod.0,
+                    eni.started_ms,
+                    self.scenario.vswitches[eni.vswitch].id
+                );
+            }
+        }
+        for held in self.pod_enis.held.values() {
+            used[held.vswitch] += 1;
+            ensure!(
+                held.last_seen_ms + held.release_after_ms + GC_PERIOD_MS >= self.now(),
+                "a fixed address on {} outlived release_after by a GC period",
+                self.scenario.vswitches[held.vswitch].id
+            );
+        }
+        let pod_enis = &self.scenario.pod_enis;
+        for (index, node) in self.nodes.iter().enumerate() {
+            let name = NodeName(index, node.pool);
+            let c = &node.controller;
+            if node.state == NodeState::Gone {
+                ensure!(
+                    c.eni_waiting.is_empty() && c.pod_enis == 0,
+                    "{name}: gone but still has pods' ENIs"
+                );
+                continue;
+            }
+            ensure!(
+                c.pod_enis == node_enis[index] && c.eni_waiting.len() as u32 == node_waiting[index],
+                "{name}: counts {} pods' ENIs and {} waiting; its pods have {} and {} wait",
+                c.pod_enis,
+                c.eni_waiting.len(),
+                node_enis[index],
+                node_waiting[index]
+            );
+            ensure!(
+                c.member_pods == node_member_pods[index] && c.member_pods <= c.member_limit,
+                "{name}: counts {} pods on aliyun/member-eni, {} are bound, it offers {}",
+                c.member_pods,
+                node_member_pods[index],
+                c.member_limit
+            );
+            let limit = if pod_enis.is_exclusive(node.pool) {
+                node.slots.len() as u32
+            } else {
+                pod_enis.member_limit(node.pool)
+            };
+            ensure!(
+                c.pod_enis <= limit,
+                "{name}: {} pods' ENIs, its limit is {limit}",
+                c.pod_enis
+            );
+            if let Some(slot) = c.trunk_slot {
+                ensure!(
+                    pod_enis.member_limit(node.pool) > 0
+                        && node.slots.get(slot as usize).is_some_and(|s| {
+                            matches!(s.status, SlotStatus::Creating | SlotStatus::InUse)
+                        }),
+                    "{name}: trunk ENI on slot {slot}, which is not being made or in use"
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Recounts the whole state and compares it with the counts the handlers keep. Iterates
     /// every node, slot and pod: for checking only, never on the hot path.
     pub fn check_invariants(&self) -> Result<(), String> {
@@ -356,6 +488,8 @@ impl<'s> World<'s> {
         }
         let mut slot_held = vec![0u32; slots];
         let mut node_unbound = vec![0u32; self.nodes.len()];
+        let mut node_eni_waiting = vec![0u32; self.nodes.len()];
+        let mut node_member_pods = vec![0u32; self.nodes.len()];
         let mut node_prefix_pods = vec![0u32; self.nodes.len()];
         // Per vSwitch, the prefixes nodes hold or an attaching ENI brings.
         let mut held_prefixes: Vec<Vec<u32>> = vec![Vec::new(); self.vswitches.len()];
@@ -403,6 +537,15 @@ impl<'s> World<'s> {
             if pod.pending_ip {
                 zone_pending[node.zone] += 1;
                 pending += 1;
+            }
+            node_member_pods[node_index] +=
+                u32::from(self.requests_member_eni(pod.workload as usize));
+            if node.ipam == IpamType::Centralized && self.uses_own_eni(PodId(index as u32)) {
+                self.check_own_eni_pod(PodId(index as u32), &name())?;
+                node_eni_waiting[node_index] +=
+                    u32::from(!self.pod_enis.by_pod.contains_key(&PodId(index as u32)));
+                running += u32::from(pod.state == PodState::Running);
+                continue;
             }
             let centralized = node.ipam == IpamType::Centralized;
             let bound_waiting = centralized
@@ -481,6 +624,7 @@ impl<'s> World<'s> {
 
         // Nodes, their ENIs and what they take from the vSwitches.
         let mut used = vec![0u64; vswitch_count];
+        self.check_pod_enis(&node_eni_waiting, &node_member_pods, &mut used)?;
         let mut idle = vec![0u64; vswitch_count];
         let mut zone_covered = vec![0u32; zones];
         let pool_count = self.pools.len();

@@ -7,9 +7,10 @@
 //! room, each inner entry the smallest key and the largest room of each kind below it. An update
 //! rewrites one path of plain integers (no allocation, no rebalancing). A query checks the
 //! least-loaded node first (it nearly always fits); otherwise it descends, smaller key first,
-//! skipping subtrees where no node has enough CPU, memory or pod slots, or whose smallest key is
-//! already beaten. A zone where nothing fits answers at the root, which matters while pods wait
-//! for the autoscaler and every scheduler pass asks again.
+//! skipping subtrees where no node has enough CPU, memory, pod slots or member ENIs
+//! (`aliyun/member-eni`), or whose smallest key is already beaten. A zone where nothing fits
+//! answers at the root, which matters while pods wait for the autoscaler and every scheduler
+//! pass asks again.
 
 use super::NodeId;
 
@@ -18,6 +19,8 @@ use super::NodeId;
 pub(super) struct PodSize {
     pub cpu_millis: u64,
     pub memory_mib: u64,
+    /// `aliyun/member-eni`: 1 for a PodNetworking pod under trunking.
+    pub member_eni: u32,
 }
 
 /// What a node has left.
@@ -26,6 +29,8 @@ pub(super) struct Room {
     pub cpu_millis: u64,
     pub memory_mib: u64,
     pub pods: u32,
+    /// Member ENIs left (`u32::MAX` on nodes without the limit).
+    pub member_enis: u32,
 }
 
 /// A subtree: its smallest key (`u64::MAX` if it has no node) and the most room of each kind
@@ -36,6 +41,7 @@ struct Entry {
     cpu_millis: u32,
     memory_mib: u32,
     pods: u32,
+    member_enis: u32,
 }
 
 const EMPTY: Entry = Entry {
@@ -43,6 +49,7 @@ const EMPTY: Entry = Entry {
     cpu_millis: 0,
     memory_mib: 0,
     pods: 0,
+    member_enis: 0,
 };
 
 impl Entry {
@@ -53,6 +60,7 @@ impl Entry {
             cpu_millis: narrow(room.cpu_millis),
             memory_mib: narrow(room.memory_mib),
             pods: room.pods,
+            member_enis: room.member_enis,
         }
     }
 
@@ -62,6 +70,7 @@ impl Entry {
             cpu_millis: a.cpu_millis.max(b.cpu_millis),
             memory_mib: a.memory_mib.max(b.memory_mib),
             pods: a.pods.max(b.pods),
+            member_enis: a.member_enis.max(b.member_enis),
         }
     }
 
@@ -71,6 +80,7 @@ impl Entry {
         self.pods > 0
             && size.cpu_millis <= u64::from(self.cpu_millis)
             && size.memory_mib <= u64::from(self.memory_mib)
+            && size.member_eni <= self.member_enis
     }
 }
 
@@ -258,10 +268,12 @@ mod tests {
     const SMALL: PodSize = PodSize {
         cpu_millis: 250,
         memory_mib: 512,
+        member_eni: 0,
     };
     const LARGE: PodSize = PodSize {
         cpu_millis: 4000,
         memory_mib: 1024,
+        member_eni: 0,
     };
 
     fn fits(room: Room, size: PodSize) -> bool {
@@ -297,6 +309,7 @@ mod tests {
                     cpu_millis,
                     memory_mib,
                     pods,
+                    member_enis: u32::MAX,
                 },
                 remove,
             })
@@ -362,6 +375,7 @@ mod tests {
             cpu_millis: 100,
             memory_mib: 4096,
             pods: 10,
+            member_enis: u32::MAX,
         };
         index.insert(NodeId(3), 7, full);
         assert_eq!(index.least_loaded(SMALL), None, "250m does not fit in 100m");
@@ -392,11 +406,13 @@ mod tests {
             cpu_millis: 8000,
             memory_mib: 100,
             pods: 5,
+            member_enis: u32::MAX,
         };
         let memory_only = Room {
             cpu_millis: 100,
             memory_mib: 8000,
             pods: 5,
+            member_enis: u32::MAX,
         };
         index.insert(NodeId(0), 1, cpu_only);
         index.insert(NodeId(1), 2, memory_only);
@@ -417,8 +433,39 @@ mod tests {
                 cpu_millis: 8000,
                 memory_mib: 8000,
                 pods: 1,
+                member_enis: u32::MAX,
             },
         );
         assert_eq!(index.least_loaded(LARGE), Some((9, NodeId(2))));
+    }
+
+    // A PodNetworking pod asks for one `aliyun/member-eni`: the least-loaded node has none left,
+    // so the pod goes to the next; other pods still take the least-loaded one.
+    #[test]
+    fn a_member_eni_pod_skips_nodes_without_member_enis() {
+        let mut index = LeastLoaded::default();
+        let room = Room {
+            cpu_millis: 8000,
+            memory_mib: 8000,
+            pods: 5,
+            member_enis: 0,
+        };
+        index.insert(NodeId(0), 1, room);
+        index.insert(
+            NodeId(1),
+            2,
+            Room {
+                member_enis: 3,
+                ..room
+            },
+        );
+        let member = PodSize {
+            member_eni: 1,
+            ..SMALL
+        };
+        assert_eq!(index.least_loaded(SMALL), Some((1, NodeId(0))));
+        assert_eq!(index.least_loaded(member), Some((2, NodeId(1))));
+        index.remove(NodeId(1));
+        assert_eq!(index.least_loaded(member), None);
     }
 }

@@ -17,6 +17,7 @@ use crate::scenario::{
 };
 
 pub(super) mod centralized;
+pub(super) mod podnetworking;
 mod pool;
 pub(super) mod prefix;
 

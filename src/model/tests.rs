@@ -100,6 +100,7 @@ fn scenario(vswitches: &[(&str, &str, &str, u32)], listed: &[&str]) -> Scenario 
             confidence: None,
         },
         history: None,
+        pod_enis: Default::default(),
     }
 }
 
@@ -671,3 +672,5 @@ fn hot_fields_stay_in_one_cache_line() {
 }
 
 mod centralized;
+
+mod podnetworking;

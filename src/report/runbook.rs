@@ -242,6 +242,80 @@ impl<'a> Runbook<'a> {
         let _ = writeln!(out);
         self.snat_step(out, news);
 
+        if let Some(pn) = rec.podnetworking {
+            self.podnetworking_steps(out, pn, news);
+        } else {
+            self.eni_config_steps(out, index, news);
+        }
+
+        // 5. Terraform
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### Step 5. The same in Terraform");
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "For a VPC kept in code: the vSwitch and its SNAT entry as `alicloud` provider resources (instead of steps 1 and 2; then set `$VSW_n` from `terraform output` or the console for step 3)."
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "```hcl");
+        out.push_str(&self.terraform(news));
+        let _ = writeln!(out, "```");
+
+        // 6. When
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### Step 6. When");
+        let _ = writeln!(out);
+        self.when_step(out, rec);
+    }
+
+    /// Steps 3 and 4 for a PodNetworking's own vSwitches: the PodNetworking lists the new one
+    /// (a cluster-scoped resource Terway's controller reads as it changes: no restart).
+    fn podnetworking_steps(&self, out: &mut String, pn: usize, news: &[NewVSwitch]) {
+        let name = &self.scenario.pod_enis.podnetworkings[pn].name;
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### Step 3. List it in PodNetworking `{name}`");
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "The pods this PodNetworking selects take their ENIs from its `spec.vSwitchOptions`, in order (`ordered`: the first with addresses), not from `eni-config`. Append the new vSwitch:"
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "```sh");
+        let _ = writeln!(
+            out,
+            "kubectl get podnetworking {name} -o yaml > podnetworking-{name}.before.yaml"
+        );
+        for new in news {
+            let _ = writeln!(
+                out,
+                "kubectl patch podnetworking {name} --type json -p '[{{\"op\": \"add\", \"path\": \"/spec/vSwitchOptions/-\", \"value\": \"'\"${}\"'\"}}]'",
+                new.variable()
+            );
+        }
+        let _ = writeln!(out, "```");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "### Step 4. Check");
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Terway's controller reads PodNetworking as it changes, so no restart is needed; new member ENIs open in the new vSwitch once the ones before it in the list are full."
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "```sh");
+        let _ = writeln!(
+            out,
+            "kubectl get podnetworking {name} -o jsonpath='{{.spec.vSwitchOptions}}{{\"\\n\"}}{{.status.status}}{{\"\\n\"}}'"
+        );
+        let _ = writeln!(
+            out,
+            "kubectl get pods -A --field-selector=status.phase=Pending -o wide | grep ContainerCreating"
+        );
+        let _ = writeln!(out, "```");
+    }
+
+    /// Steps 3 and 4 for the shared ENIs' vSwitches: eni-config lists the new one, and Terway
+    /// restarts to read it.
+    fn eni_config_steps(&self, out: &mut String, index: usize, news: &[NewVSwitch]) {
         // 3. eni-config
         let _ = writeln!(out);
         let _ = writeln!(out, "### Step 3. List it in eni-config");
@@ -299,25 +373,6 @@ impl<'a> Runbook<'a> {
             out,
             "The greps print nothing (or 0) once pods leave ContainerCreating. New ENIs open in the new vSwitch; nodes whose ENI slots are all in use keep drawing on their old vSwitches only (an ENI never changes vSwitch)."
         );
-
-        // 5. Terraform
-        let _ = writeln!(out);
-        let _ = writeln!(out, "### Step 5. The same in Terraform");
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "For a VPC kept in code: the vSwitch and its SNAT entry as `alicloud` provider resources (instead of steps 1 and 2; then set `$VSW_n` from `terraform output` or the console for step 3)."
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(out, "```hcl");
-        out.push_str(&self.terraform(news));
-        let _ = writeln!(out, "```");
-
-        // 6. When
-        let _ = writeln!(out);
-        let _ = writeln!(out, "### Step 6. When");
-        let _ = writeln!(out);
-        self.when_step(out, rec);
     }
 
     fn create_vswitch(&self, new: &NewVSwitch) -> String {
@@ -453,7 +508,11 @@ impl<'a> Runbook<'a> {
             Some(text) => text.clone(),
             None => self.built_eni_conf(),
         };
-        for (rec, news) in &self.steps[..=through] {
+        // A PodNetworking's vSwitches are listed in the PodNetworking, not in eni-config.
+        for (rec, news) in self.steps[..=through]
+            .iter()
+            .filter(|(rec, _)| rec.podnetworking.is_none())
+        {
             for new in news {
                 text = append_vswitch(&text, &rec.zone_name, &new.token())?;
             }
@@ -1152,6 +1211,7 @@ eni_conf = '{"vswitches": {"cn-hangzhou-h": ["vsw-a"], "cn-hangzhou-i": ["vsw-b"
             trigger_used_fraction: 0.5,
             verified: Some(true),
             verified_shortage_runs: Some(0.0),
+            podnetworking: None,
         }
     }
 

@@ -54,6 +54,25 @@ pub struct ScenarioFile {
     pub gates: Option<GatesSection>,
     /// `[source]`.
     pub source: Option<SourceSection>,
+    /// `[[podnetworking]]`.
+    #[serde(default)]
+    pub podnetworking: Vec<PodNetworkingEntry>,
+}
+
+/// `[[podnetworking]]`: a `PodNetworking` resource, whose pods get ENIs of their own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodNetworkingEntry {
+    /// Name.
+    pub name: String,
+    /// Zone name to vSwitch ids, in order (`vSwitchOptions`).
+    pub vswitches: BTreeMap<String, Vec<String>>,
+    /// `ordered` (first-fit in list order), `random` or `most`.
+    pub selection_policy: Option<String>,
+    /// `elastic` or `fixed`.
+    pub allocation: Option<String>,
+    /// With `fixed`: how long after its pod was last seen a fixed address is freed.
+    pub release_after: Option<Duration>,
 }
 
 /// `[planning]`: how recommendations are made.
@@ -224,6 +243,8 @@ pub struct TerwayEntry {
     pub enable_ip_prefix: Option<bool>,
     /// /28 prefixes per node in prefix mode.
     pub ipv4_prefix_count: Option<i64>,
+    /// A trunk ENI on every node that supports it; `[terway]` only.
+    pub enable_eni_trunking: Option<bool>,
 }
 
 /// `[source]`: what the scenario was made from, verbatim, for the runbook.
@@ -274,6 +295,8 @@ pub struct NodePoolEntry {
     pub max_pods: Option<i64>,
     /// The pool's own Terway settings, merged over `[terway]`.
     pub terway: Option<TerwayEntry>,
+    /// Exclusive-ENI nodes: one ENI per pod.
+    pub exclusive_eni: Option<bool>,
 }
 
 /// `[instance_type."NAME"]`.
@@ -288,6 +311,8 @@ pub struct InstanceTypeEntry {
     pub eni_quantity: Option<i64>,
     /// IPv4 addresses per ENI.
     pub ipv4_per_eni: Option<i64>,
+    /// `EniTotalQuantity`: ENIs including trunk members; above `eni_quantity` means trunking.
+    pub eni_total_quantity: Option<i64>,
 }
 
 /// `[[workload]]`: the keys of every kind; `validate` refuses those of another kind.
@@ -326,6 +351,8 @@ pub struct WorkloadEntry {
     pub duration_p50: Option<Duration>,
     /// 99th percentile job run time (log-normal).
     pub duration_p99: Option<Duration>,
+    /// The `[[podnetworking]]` that selects the pods.
+    pub podnetworking: Option<String>,
 }
 
 /// `[[action]]`: `at` plus one of the kinds (`validate` checks there is exactly one).

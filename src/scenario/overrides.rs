@@ -133,7 +133,7 @@ fn set(doc: &mut Table, o: &Override) -> Result<(), String> {
                 .ok_or_else(|| format!("`{}` is not a table", segments[0]))?;
             (table, &segments[1..])
         }
-        kind @ ("vswitch" | "nodepool" | "workload") => {
+        kind @ ("vswitch" | "nodepool" | "workload" | "podnetworking") => {
             let id_key = if kind == "vswitch" { "id" } else { "name" };
             let Some(&name) = segments.get(1) else {
                 return Err(format!("write {kind}.<{id_key}>.<key>"));
@@ -184,6 +184,7 @@ fn set(doc: &mut Table, o: &Override) -> Result<(), String> {
                 "nodepool",
                 "workload",
                 "instance_type",
+                "podnetworking",
             ];
             let hint = file::nearest(other, known)
                 .map(|n| format!(", did you mean `{n}`?"))

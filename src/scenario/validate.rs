@@ -20,6 +20,7 @@ mod live;
 mod memory;
 mod network;
 mod nodepools;
+mod podnetworking;
 mod terway;
 mod workloads;
 
@@ -33,8 +34,8 @@ use super::file::{
     GatesSection, Locator, PlanningSection, Runs, ScenarioFile, TerwayEntry, nearest,
 };
 use super::{
-    AutoRuns, CloudTimings, DAY_MS, Gates, HOUR_MS, MINUTE_MS, Millis, Planning, SECOND_MS,
-    Scenario, ScenarioError, Warning, format_duration,
+    AutoRuns, CloudTimings, DAY_MS, Gates, HOUR_MS, MINUTE_MS, Millis, Planning, PodEnis,
+    SECOND_MS, Scenario, ScenarioError, Warning, format_duration,
 };
 use network::vswitch_sources;
 use terway::TerwayState;
@@ -341,7 +342,9 @@ impl Checker<'_> {
             workloads,
             actions,
             history: self.history(section)?,
+            pod_enis: PodEnis::default(),
         };
+        let scenario = self.pod_enis(&raw, scenario)?;
         scenario.check_memory().map_err(|error| ScenarioError {
             line: self.locator.line(&error.key),
             ..error

@@ -233,3 +233,59 @@ fn prefix_mode_runs_the_reservation_dry_not_the_vswitch() {
         serde_json::from_slice(&std::fs::read(plain.join("summary.json")).unwrap()).unwrap();
     assert!(json.get("prefixes").is_none() && json.get("prefix_plans").is_none());
 }
+
+/// What podnetworking.toml's comments promise: the fixed-IP StatefulSet fills its own /27 and
+/// the zone runs short in every run, at 1d 55m (the 29th replica), while the shared vSwitches
+/// stay far from full; the invariants hold with member ENIs and fixed addresses.
+#[test]
+fn a_podnetworking_vswitch_runs_out_while_the_shared_ones_have_room() {
+    let scratch = Scratch::new("podnetworking");
+    let out = scratch.path("out");
+    let output = planner(&[
+        "run",
+        scenario("podnetworking.toml").to_str().unwrap(),
+        "--runs",
+        "2",
+        "--check-invariants",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let (header, rows) = read_csv(&out.join("vswitches.csv"));
+    let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap();
+    assert_eq!(cell(&header, row("vsw-db"), "usable_ips"), "28");
+    assert_eq!(cell(&header, row("vsw-db"), "peak_used_p90"), "28");
+    assert_eq!(cell(&header, row("vsw-db"), "full_runs"), "1.000");
+    for shared in ["vsw-pods", "vsw-pods-2"] {
+        assert_eq!(cell(&header, row(shared), "full_runs"), "0.000");
+        let used: u32 = cell(&header, row(shared), "peak_used_p90").parse().unwrap();
+        assert!(used < 126, "{shared}: {used} of 252 used at most");
+    }
+    let (header, rows) = read_csv(&out.join("zones.csv"));
+    assert_eq!(cell(&header, &rows[0], "shortage_runs"), "1.000");
+    // 12 + 18 x t / 1 h reaches 28.5 at t = 55 min: the 29th pod is created at 1d 55m.
+    let first: f64 = cell(&header, &rows[0], "first_shortage_p50_s")
+        .parse()
+        .unwrap();
+    assert!((89_700.0..89_760.0).contains(&first), "{first}");
+    // The zone has room; the PodNetworking does not: 28 used + 1 waiting, x 1.2 headroom = 35
+    // against 28, a gap of 7: a /28 (12) joins its list, and the re-run has no shortage.
+    let (header, rows) = read_csv(&out.join("recommendations.csv"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        cell(&header, &rows[0], "zone"),
+        "cn-shanghai-f for PodNetworking db"
+    );
+    assert_eq!(cell(&header, &rows[0], "needed_ips"), "35");
+    assert_eq!(cell(&header, &rows[0], "add_prefix_len"), "28");
+    assert_eq!(cell(&header, &rows[0], "verified"), "yes");
+    // The runbook lists the new vSwitch in the PodNetworking, not in eni-config, and restarts
+    // nothing.
+    let runbook = std::fs::read_to_string(out.join("runbook.md")).unwrap();
+    assert!(
+        runbook.contains("kubectl patch podnetworking db --type json -p '[{\"op\": \"add\", \"path\": \"/spec/vSwitchOptions/-\""),
+        "{runbook}"
+    );
+    assert!(!runbook.contains("patch configmap eni-config"), "{runbook}");
+    assert!(!runbook.contains("rollout restart"), "{runbook}");
+}

@@ -73,7 +73,7 @@ impl RateLimit {
     }
 
     /// Takes a token at `now` or, when none is left, when the next comes; returns that time.
-    fn take(&mut self, now: Millis) -> Millis {
+    pub(super) fn take(&mut self, now: Millis) -> Millis {
         let ready = self
             .theoretical_arrival_ms
             .saturating_sub((self.per_minute - 1) * self.interval_ms());
@@ -91,7 +91,7 @@ pub(in crate::model) struct Controller {
     /// The last `Block` of each vSwitch: (from, until). Kept apart from the cache, whose
     /// records are refreshed, so that the invariant checker can tell a call made during a block.
     pub blocks: Vec<Option<(Millis, Millis)>>,
-    create_limit: RateLimit,
+    pub(super) create_limit: RateLimit,
     assign_limit: RateLimit,
 }
 
@@ -150,6 +150,16 @@ pub(in crate::model) struct NodeController {
     /// Addresses still to take ahead of pods (the warm-up demand), for the idle addresses a
     /// run's first nodes hold today.
     pub warm_up: u32,
+    /// The trunk ENI's slot, once its create is out (trunk nodes only).
+    pub trunk_slot: Option<u8>,
+    /// ENIs of the node's pods (trunk members, or exclusive ENIs), made or being made.
+    pub pod_enis: u32,
+    /// `aliyun/member-eni` the node offers (`u32::MAX` where the scheduler does not count it).
+    pub member_limit: u32,
+    /// Bound pods that request `aliyun/member-eni`.
+    pub member_pods: u32,
+    /// Pods waiting for an ENI of their own, by creation.
+    pub eni_waiting: BTreeSet<(u64, PodId)>,
 }
 
 /// The outcome of a pass's `addIP`.
@@ -197,6 +207,10 @@ impl World<'_> {
     /// The pod is bound to a node in this mode and its CNI ADD is made: the daemon waits for
     /// the controller's address, 118 s at most.
     pub(in crate::model) fn controller_cni_add(&mut self, pod: PodId) {
+        if self.uses_own_eni(pod) {
+            self.pod_eni_cni_add(pod);
+            return;
+        }
         let now = self.now();
         let p = &self.pods[pod.0 as usize];
         let (node, slot, holds_primary, attempt) = (p.node, p.slot, p.holds_primary, p.attempt);
@@ -235,6 +249,10 @@ impl World<'_> {
     /// The pod is gone: its address goes back to the pool once the daemon has reported the
     /// CNI DEL and a pass has run; a pod still waiting leaves the controller's demand.
     pub(in crate::model) fn controller_remove_pod(&mut self, pod: PodId) {
+        if self.uses_own_eni(pod) {
+            self.pod_eni_remove(pod);
+            return;
+        }
         let p = &self.pods[pod.0 as usize];
         let (node, slot, holds_primary, seq) = (p.node, p.slot, p.holds_primary, p.seq);
         let now = self.now();
@@ -284,6 +302,7 @@ impl World<'_> {
     /// A daemon restart fails the CNI calls waiting on the node (the kubelet retries them);
     /// the controller and what it bound are untouched.
     pub(in crate::model) fn controller_daemon_restart(&mut self, id: NodeId) {
+        self.pod_eni_daemon_restart(id);
         let waiting: Vec<PodId> = self.nodes[id.0 as usize]
             .controller
             .unbound
@@ -302,11 +321,17 @@ impl World<'_> {
             return;
         };
         let prefix_mode = self.nodes[id.0 as usize].prefix_count > 0;
+        let pool = self.nodes[id.0 as usize].pool;
         let c = &mut self.nodes[id.0 as usize].controller;
         if c.token != token || c.call.is_some() {
             return;
         }
         c.next_pass_ms = None;
+        if self.scenario.pod_enis.is_exclusive(pool) {
+            // The multi-IP controller skips exclusive-ENI nodes (`ExclusiveENIOnly`).
+            self.finish_pass(id, false, None);
+            return;
+        }
         if prefix_mode {
             match self.prefix_pass(id) {
                 PrefixPass::Done { changed } => self.finish_pass(id, changed, None),
@@ -448,10 +473,14 @@ impl World<'_> {
     /// can take part of it.
     fn add_ip(&mut self, node: NodeId) -> AddIp {
         let (remaining, attaching) = self.controller_demand(node);
-        if remaining == 0 {
+        let n = &self.nodes[node.0 as usize];
+        // A trunk node's first create is its trunk ENI, even with no pod waiting.
+        let trunk_wanted =
+            self.scenario.pod_enis.member_limit(n.pool) > 0 && n.controller.trunk_slot.is_none();
+        let trunk_slot = n.controller.trunk_slot.map(usize::from);
+        if remaining == 0 && !trunk_wanted {
             return AddIp::Nothing;
         }
-        let n = &self.nodes[node.0 as usize];
         let cap = n.ipv4_per_eni;
         // Existing ENIs, most addresses first; ties are Go map order.
         let mut existing: Vec<(u32, usize)> = n
@@ -462,7 +491,8 @@ impl World<'_> {
             .map(|(index, slot)| (slot.ips, index))
             .collect();
         existing.shuffle(&mut self.rng_terway);
-        existing.sort_by_key(|&(ips, _)| std::cmp::Reverse(ips));
+        // The trunk ENI sorts first, so shared pods use it too.
+        existing.sort_by_key(|&(ips, index)| (Some(index) != trunk_slot, std::cmp::Reverse(ips)));
         for (ips, slot_index) in existing {
             let amount = cap.saturating_sub(ips).min(remaining).min(BATCH_MAX);
             let vswitch = self.nodes[node.0 as usize].slots[slot_index].vswitch;
@@ -479,9 +509,14 @@ impl World<'_> {
         let Some(slot_index) = n.slots.iter().position(|s| s.status == SlotStatus::Init) else {
             return AddIp::Nothing;
         };
-        let amount = cap.min(remaining).min(BATCH_MAX);
+        let amount = cap
+            .min(remaining.max(u32::from(trunk_wanted)))
+            .min(BATCH_MAX);
         match self.controller_pick_vswitch(node) {
             Some(vswitch) => {
+                if trunk_wanted {
+                    self.nodes[node.0 as usize].controller.trunk_slot = Some(slot_index as u8);
+                }
                 self.start_create(node, slot_index, vswitch, amount);
                 AddIp::Calling
             }
@@ -652,6 +687,10 @@ impl World<'_> {
                 let slot = &mut self.nodes[id.0 as usize].slots[slot_index];
                 if slot.status == SlotStatus::Creating {
                     slot.status = SlotStatus::Init;
+                    let c = &mut self.nodes[id.0 as usize].controller;
+                    if c.trunk_slot == Some(slot_index as u8) {
+                        c.trunk_slot = None;
+                    }
                 }
                 // `vswpool.Block`: a cached record drops to 0 with a fresh TTL, cluster-wide.
                 if let Some(entry) = self.controller.cache[call.vswitch]
@@ -877,7 +916,9 @@ impl World<'_> {
         let node_ref = self.node_ref(node);
         let slot = &self.nodes[node.0 as usize].slots[slot_index];
         let unused = slot.in_use() == 0 && slot.unassigning == 0 && slot.deleting == 0;
-        if unused && slot.ips < to_delete && slot.op.is_none() {
+        // The trunk ENI is never deleted (its idle addresses but the primary may go).
+        let trunk = self.nodes[node.0 as usize].controller.trunk_slot == Some(slot_index as u8);
+        if unused && slot.ips < to_delete && slot.op.is_none() && !trunk {
             let ips = slot.ips;
             self.metrics.api_calls.delete_eni += 1;
             let n = &mut self.nodes[node.0 as usize];
