@@ -58,6 +58,10 @@ struct Row {
     enis: u32,
     ipv4_per_eni: u32,
     source: String,
+    #[serde(default)]
+    eni_total_quantity: Option<u32>,
+    #[serde(default)]
+    eni_total_source: Option<String>,
 }
 
 /// A built-in type and the page its figures were copied from.
@@ -65,6 +69,8 @@ struct Row {
 struct Entry {
     instance_type: InstanceType,
     source: String,
+    /// `EniTotalQuantity` and where it was published, for the few types with a public figure.
+    eni_total: Option<(u32, String)>,
 }
 
 /// Reads the data file: `#` lines are comments; every value must be positive, every name new,
@@ -72,6 +78,7 @@ struct Entry {
 fn parse(text: &str) -> Result<Vec<Entry>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
+        .flexible(true)
         .from_reader(text.as_bytes());
     let mut entries: Vec<Entry> = Vec::new();
     for record in reader.deserialize::<Row>() {
@@ -82,6 +89,14 @@ fn parse(text: &str) -> Result<Vec<Entry>, String> {
             Some("no source")
         } else if entries.iter().any(|e| e.instance_type.name == row.name) {
             Some("a second row")
+        } else if row.eni_total_quantity.is_some_and(|n| {
+            n < row.enis
+                || row
+                    .eni_total_source
+                    .as_deref()
+                    .is_none_or(|s| s.trim().is_empty())
+        }) {
+            Some("an eni_total_quantity below its ENIs or without its source")
         } else {
             None
         };
@@ -97,6 +112,7 @@ fn parse(text: &str) -> Result<Vec<Entry>, String> {
                 ipv4_per_eni: row.ipv4_per_eni,
             },
             source: row.source,
+            eni_total: row.eni_total_quantity.zip(row.eni_total_source),
         });
     }
     Ok(entries)
@@ -125,6 +141,15 @@ pub fn source(name: &str) -> Option<&'static str> {
         .iter()
         .find(|e| e.instance_type.name == name)
         .map(|e| e.source.as_str())
+}
+
+/// `EniTotalQuantity` of a built-in type, where a public source gives it, and that source.
+pub fn eni_total_quantity(name: &str) -> Option<(u32, &'static str)> {
+    entries()
+        .iter()
+        .find(|e| e.instance_type.name == name)
+        .and_then(|e| e.eni_total.as_ref())
+        .map(|(n, source)| (*n, source.as_str()))
 }
 
 /// The family of an instance type, its name without the size: `ecs.g8i` for `ecs.g8i.2xlarge`.

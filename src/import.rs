@@ -24,6 +24,7 @@ mod history;
 mod kube;
 mod mapping;
 mod nodepools;
+mod podnetworking;
 mod reservations;
 mod snat;
 mod terway_table;
@@ -79,6 +80,10 @@ pub struct Sources<'a> {
     pub more_eni_configs: &'a [Input<'a>],
     /// `aliyun vpc ListVSwitchCidrReservations` of the vSwitches (prefix mode's blocks).
     pub cidr_reservations: &'a [Input<'a>],
+    /// `kubectl get podnetworkings -o yaml`: Terway's PodNetworking objects.
+    pub podnetworkings: &'a [Input<'a>],
+    /// `kubectl get ns -o json`: the labels PodNetworking namespace selectors match.
+    pub namespaces: Option<Input<'a>>,
 }
 
 /// How the cluster grows over the horizon.
@@ -270,6 +275,11 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         }
     }
     let reserved = reservations::read(sources.cidr_reservations, &mut findings)?;
+    let podnetworkings = podnetworking::read(sources.podnetworkings, &mut findings)?;
+    let namespaces = match &sources.namespaces {
+        Some(input) => Some(podnetworking::namespaces(input, &mut findings)?),
+        None => None,
+    };
     let mut builder = Builder {
         reserved: &reserved,
         dynamic_configs: &dynamic_configs,
@@ -282,10 +292,14 @@ pub fn import(sources: &Sources, options: &ImportOptions) -> Result<Imported, Im
         mapping: mapping.as_ref(),
         findings: &mut findings,
         history: None,
+        podnetworkings: &podnetworkings,
+        namespaces: namespaces.as_ref(),
+        pod_enis: podnetworking::PodEniPlan::default(),
     };
     let cluster = builder.cluster(nodes.as_ref(), types.as_ref())?;
     builder.mapping_findings(&cluster);
     let workloads = builder.workloads(pods.as_ref(), &cluster)?;
+    builder.plan_pod_enis(&cluster, &workloads);
     let mut curves = builder.curves(&workloads.list)?;
     if !sources.history.is_empty() {
         let zones: BTreeSet<String> = described
@@ -365,6 +379,8 @@ struct Pool {
     placeholder: bool,
     /// The ConfigMap its nodes name with the `terway-config` label (their dynamic config).
     terway_config: Option<String>,
+    /// Its nodes carry the exclusive-ENI label (`k8s.aliyun.com/exclusive-mode-eni-type`).
+    exclusive_eni: bool,
 }
 
 /// The nodes side of the cluster.
@@ -379,6 +395,8 @@ struct Cluster {
     /// Addresses per described vSwitch held by the imported nodes' eth0.
     eth0_held: Vec<u64>,
     node_count: u64,
+    /// `EniTotalQuantity` of the nodes' instance types, where known: (ENIs, where from).
+    eni_totals: BTreeMap<String, (u32, String)>,
 }
 
 /// A workload of the scenario, built from pods.
@@ -390,6 +408,10 @@ struct Workload {
     cpu_millis: u64,
     memory_bytes: u64,
     nodepool: Option<String>,
+    /// The PodNetworking (index) each of its pods matched, or none, with how many pods, and
+    /// how the matches were made (annotation, selector).
+    podnetworking_votes: BTreeMap<Option<usize>, u64>,
+    podnetworking_how: BTreeSet<&'static str>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -438,6 +460,12 @@ struct Builder<'a, 'f> {
         &'a history::HistoryFits,
         &'a [Option<history::WorkloadGrowth>],
     )>,
+    /// `--podnetworkings`, in the order given.
+    podnetworkings: &'a [podnetworking::PodNetworking],
+    /// `--namespaces`: labels by namespace.
+    namespaces: Option<&'a BTreeMap<String, BTreeMap<String, String>>>,
+    /// Trunking, PodNetworkings, exclusive-ENI pools and the limits they need, as written.
+    pod_enis: podnetworking::PodEniPlan,
 }
 
 #[cfg(test)]

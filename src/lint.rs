@@ -136,6 +136,48 @@ pub const LINTS: &[Lint] = &[
         summary: "a DescribeInstanceTypes entry without EniPrivateIpAddressQuantity (or with a fractional count) for a type the catalog knows: the catalog's limits are used (a type it does not know is an error)",
     },
     Lint {
+        code: "import-podnetworking-skipped",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "a PodNetworking with no vSwitch in the DescribeVSwitches listing, or given twice: left out (its pods use the shared ENIs)",
+    },
+    Lint {
+        code: "import-podnetworking-vswitch-unknown",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "a PodNetworking lists a vSwitch the DescribeVSwitches listing does not have: left out of its vswitches",
+    },
+    Lint {
+        code: "import-podnetworking-namespace-labels",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "a PodNetworking's namespaceSelector needs namespace labels other than kubernetes.io/metadata.name and no --namespaces was given: only annotated pods are bound to it",
+    },
+    Lint {
+        code: "import-podnetworking-mixed",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "the pods of one workload match different PodNetworkings (or some none): the workload gets the most common",
+    },
+    Lint {
+        code: "import-podnetworking-unbound",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "a workload's pods use a PodNetworking but the scenario has neither trunking nor an exclusive-ENI pool for them: written without podnetworking",
+    },
+    Lint {
+        code: "import-trunking-off",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "eni_conf turns enable_eni_trunking on but the scenario cannot (no EniTotalQuantity for a node type, ipam_type not crd, prefix mode): written as false",
+    },
+    Lint {
+        code: "import-exclusive-eni-mixed",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "only some nodes of a pool carry the exclusive-ENI label: the pool is not exclusive-ENI",
+    },
+    Lint {
         code: "vswitch-wrong-zone",
         severity: Severity::Error,
         stage: "check",

@@ -44,6 +44,15 @@ pub struct ImportArgs {
     /// per vSwitch with reserved blocks: the blocks IP prefix mode takes /28s from. Repeatable.
     #[arg(long, value_name = "RESERVATIONS.json")]
     pub cidr_reservations: Vec<PathBuf>,
+    /// `kubectl get podnetworkings -o yaml` (or -o json): Terway's PodNetworkings, written as
+    /// [[podnetworking]]; the pods they select (or that name one in the
+    /// k8s.aliyun.com/pod-networking annotation) get `podnetworking`. Repeatable.
+    #[arg(long, value_name = "PN.yaml")]
+    pub podnetworkings: Vec<PathBuf>,
+    /// `kubectl get ns -o json` (or -o yaml): the namespaces' labels, which PodNetworking
+    /// namespace selectors match (without it only kubernetes.io/metadata.name is known).
+    #[arg(long, value_name = "NS.json")]
+    pub namespaces: Option<PathBuf>,
     /// Cluster-wide growth in pods per day (linear), shared among the workloads in proportion
     /// to their pods today.
     #[arg(long, value_name = "N", conflicts_with = "growth_percent_per_day")]
@@ -120,6 +129,7 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
             args.snat_entries.as_ref(),
             "the DescribeSnatTableEntries output",
         ),
+        (args.namespaces.as_ref(), "the namespaces"),
     ]
     .into_iter()
     .filter_map(|(path, what)| path.map(|p| (p.as_path(), what)))
@@ -137,6 +147,11 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         args.terway_mapping
             .iter()
             .map(|p| (p.as_path(), "the terway-cli mapping output")),
+    )
+    .chain(
+        args.podnetworkings
+            .iter()
+            .map(|p| (p.as_path(), "the PodNetworkings")),
     )
     .collect();
     inputs.extend(args.history.iter().map(|p| (p.as_path(), "the history")));
@@ -189,7 +204,14 @@ pub fn import_command(args: ImportArgs) -> Result<(), Failure> {
         .iter()
         .filter_map(|p| input_for(Some(p), &inputs, &texts))
         .collect();
+    let podnetworkings: Vec<Input> = args
+        .podnetworkings
+        .iter()
+        .filter_map(|p| input_for(Some(p), &inputs, &texts))
+        .collect();
     let sources = Sources {
+        podnetworkings: &podnetworkings,
+        namespaces: input_for(args.namespaces.as_deref(), &inputs, &texts),
         more_eni_configs: &more_eni_configs,
         cidr_reservations: &cidr_reservations,
         eni_config: Input {

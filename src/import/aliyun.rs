@@ -35,6 +35,8 @@ pub struct InstanceTypeRow {
     pub eni_quantity: u64,
     /// `EniPrivateIpAddressQuantity` (the ENI's primary included).
     pub ipv4_per_eni: u64,
+    /// `EniTotalQuantity`: ENIs trunk members included, when given as a whole number.
+    pub eni_total: Option<u64>,
     /// Why the limits cannot be read (a field missing, or not a whole number), in which case
     /// the numbers above are 0 and must not be used.
     pub problem: Option<String>,
@@ -212,7 +214,9 @@ pub fn instance_types(input: &Input) -> Result<Vec<InstanceTypeRow>, ImportError
         let memory = number("MemorySize", false);
         let enis = number("EniQuantity", true);
         let ips = number("EniPrivateIpAddressQuantity", true);
+        let eni_total = entry.get("EniTotalQuantity").and_then(Value::as_u64);
         out.push(InstanceTypeRow {
+            eni_total,
             id: id.to_string(),
             vcpu: vcpu as u64,
             memory_gib: memory,

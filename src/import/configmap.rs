@@ -484,6 +484,8 @@ pub struct EniConf {
     pub enable_ip_prefix: Option<bool>,
     /// `ipv4_prefix_count`.
     pub ipv4_prefix_count: Option<i64>,
+    /// `enable_eni_trunking`: a trunk ENI per node, member ENIs for PodNetworking pods.
+    pub enable_eni_trunking: Option<bool>,
     /// `custom_stateful_workload_kinds`, lower-cased: owner kinds whose pods keep their
     /// address like StatefulSet pods.
     pub stateful_kinds: Vec<String>,
@@ -731,6 +733,7 @@ pub fn parse_eni_conf(
     }
     conf.enable_ip_prefix = object.get("enable_ip_prefix").and_then(Value::as_bool);
     conf.ipv4_prefix_count = object.get("ipv4_prefix_count").and_then(Value::as_i64);
+    conf.enable_eni_trunking = object.get("enable_eni_trunking").and_then(Value::as_bool);
     let ratio = object.get("eni_cap_ratio").and_then(Value::as_f64);
     let shift = object.get("eni_cap_shift").and_then(Value::as_i64);
     if ratio.is_some_and(|r| r != 1.0) || shift.is_some_and(|s| s != 0) {

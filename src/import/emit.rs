@@ -39,12 +39,15 @@ impl Builder<'_, '_> {
         workloads: &Workloads,
         (curves, extra): &Curves,
     ) -> std::fmt::Result {
-        let selection = self.select_vswitches(cluster);
+        let mut selection = self.select_vswitches(cluster);
+        self.include_podnetworking_vswitches(&mut selection);
         self.emit_header(out, cluster, workloads, &selection)?;
         self.emit_snat(out)?;
         self.emit_vswitches(out, cluster, workloads, &selection)?;
         self.emit_terway(out, &selection.listed, &selection.missing)?;
         self.emit_instance_types(out, cluster)?;
+        self.emit_eni_total_tables(out, cluster)?;
+        self.emit_podnetworkings(out)?;
         self.emit_nodepools(out, cluster, &workloads.list, curves, extra.as_ref())?;
         self.emit_workloads(out, &workloads.list, curves, extra.as_ref())?;
         self.emit_source(out)
@@ -160,6 +163,7 @@ impl Builder<'_, '_> {
                 mapping.idle()
             )?;
         }
+        self.podnetworking_header(out)?;
         let growth_line = match opts.growth {
             Growth::None => "none given: every workload keeps today's pods (give --growth-per-day or --growth-percent-per-day)".to_string(),
             Growth::PerDay(n) => format!(
@@ -234,6 +238,7 @@ impl Builder<'_, '_> {
                     t.pod_capacity()
                 ),
             )?;
+            self.emit_eni_total(out, &t.name)?;
             writeln!(out)?;
         }
         Ok(())
@@ -343,6 +348,14 @@ impl Builder<'_, '_> {
             {
                 kv(out, "terway", &table, &comment)?;
             }
+            if pool.exclusive_eni {
+                kv(
+                    out,
+                    "exclusive_eni",
+                    "true",
+                    "nodes' label k8s.aliyun.com/exclusive-mode-eni-type: eniOnly (an ENI per pod)",
+                )?;
+            }
             writeln!(out)?;
         }
         Ok(())
@@ -420,6 +433,9 @@ impl Builder<'_, '_> {
             }
             if let Some((swing, comment)) = fitted.and_then(|f| f.swing.as_ref()) {
                 kv(out, "daily_swing", &number(*swing), comment)?;
+            }
+            if let Some((name, comment)) = self.pod_enis.workloads.get(&i) {
+                kv(out, "podnetworking", &q(name), comment)?;
             }
             writeln!(out)?;
         }

@@ -779,6 +779,8 @@ mod tests {
             cpu_millis: 0,
             memory_bytes: 0,
             nodepool: None,
+            podnetworking_votes: Default::default(),
+            podnetworking_how: Default::default(),
         }
     }
 

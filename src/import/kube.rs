@@ -2,6 +2,7 @@
 //! the scenario needs: nodes by zone, instance type and node pool; pods that take a Terway
 //! address, by owner, with their requests and addresses.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use serde_json::Value;
@@ -36,6 +37,9 @@ pub struct Node {
     pub zone_label: &'static str,
     /// The label the instance type came from.
     pub type_label: &'static str,
+    /// `k8s.aliyun.com/exclusive-mode-eni-type: eniOnly` (any case, as Terway compares it):
+    /// every pod gets an ENI of its own.
+    pub exclusive_eni: bool,
 }
 
 /// A pod, as far as addresses go.
@@ -66,6 +70,10 @@ pub struct Pod {
     pub memory_bytes: u64,
     /// `spec.nodeSelector["alibabacloud.com/nodepool-id"]`.
     pub nodepool_selector: Option<String>,
+    /// `metadata.labels`, which PodNetworking pod selectors match.
+    pub labels: BTreeMap<String, String>,
+    /// `metadata.annotations`: `k8s.aliyun.com/pod-networking` names a pod's PodNetworking.
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Pod {
@@ -77,7 +85,7 @@ impl Pod {
 
 /// The objects of a `kubectl get ...` of `kind`: a `List` or `<kind>List` of them, or one of
 /// them. `"items": null`, as some tools print an empty list, is an empty list with a finding.
-fn objects<'v>(
+pub(super) fn objects<'v>(
     input: &Input,
     value: &'v Value,
     kind: &str,
@@ -147,7 +155,7 @@ fn expected(command: &str) -> String {
 
 /// kubectl's JSON, or its YAML (`-o yaml`: one object, a list, or several documents, which
 /// are read as a list of them).
-fn parse(input: &Input, command: &str) -> Result<Value, ImportError> {
+pub(super) fn parse(input: &Input, command: &str) -> Result<Value, ImportError> {
     let text = input.text.trim_start_matches('\u{feff}');
     let trimmed = text.trim_start();
     let expected = expected(command);
@@ -185,6 +193,18 @@ fn label<'v>(object: &'v Value, keys: &[&'static str]) -> Option<(&'v str, &'sta
     keys.iter()
         .find_map(|&key| labels.get(key).and_then(Value::as_str).map(|v| (v, key)))
         .filter(|(v, _)| !v.is_empty())
+}
+
+/// A `map[string]string` (labels, annotations); values that are not strings are left out.
+pub(super) fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn str_at<'v>(value: &'v Value, path: &[&str]) -> Option<&'v str> {
@@ -255,6 +275,8 @@ pub fn nodes(input: &Input, findings: &mut Vec<Finding>) -> Result<Vec<Node>, Im
             provider_id: str_at(node, &["spec", "providerID"]).map(str::to_string),
             zone_label: zone.map_or("", |(_, k)| k),
             type_label: instance_type.map_or("", |(_, k)| k),
+            exclusive_eni: label(node, &["k8s.aliyun.com/exclusive-mode-eni-type"])
+                .is_some_and(|(v, _)| v.eq_ignore_ascii_case("eniOnly")),
         });
     }
     Ok(out)
@@ -379,6 +401,8 @@ pub fn pods(input: &Input, findings: &mut Vec<Finding>) -> Result<Vec<Pod>, Impo
             cpu_millis,
             memory_bytes,
             nodepool_selector,
+            labels: string_map(metadata.and_then(|m| m.get("labels"))),
+            annotations: string_map(metadata.and_then(|m| m.get("annotations"))),
         });
     }
     Ok(out)

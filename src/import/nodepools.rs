@@ -27,6 +27,7 @@ impl Builder<'_, '_> {
             node_index: BTreeMap::new(),
             eth0_held: vec![0; self.described.len()],
             node_count: 0,
+            eni_totals: BTreeMap::new(),
         };
         let Some((nodes_path, nodes)) = nodes else {
             cluster.pools.push(self.placeholder_pool());
@@ -109,6 +110,18 @@ impl Builder<'_, '_> {
         let mut resolved: BTreeMap<String, InstanceType> = BTreeMap::new();
         for &name in &used_types {
             let row = types.and_then(|(_, rows)| rows.iter().find(|r| r.id == name));
+            let total = match (row.and_then(|r| r.eni_total), types) {
+                (Some(n), Some((path, _))) => {
+                    Some((n, format!("EniTotalQuantity in {}", path.display())))
+                }
+                _ => crate::catalog::eni_total_quantity(name)
+                    .map(|(n, source)| (u64::from(n), format!("the built-in catalog ({source})"))),
+            };
+            if let Some((n, source)) = total.filter(|(n, _)| (1..=1000).contains(n)) {
+                cluster
+                    .eni_totals
+                    .insert(name.to_string(), (n as u32, source));
+            }
             let from_catalog = catalog.get(name);
             match (row, from_catalog) {
                 (Some(row), builtin) if row.problem.is_some() => {
@@ -286,6 +299,23 @@ impl Builder<'_, '_> {
                 let mut node_vswitch = BTreeMap::new();
                 let mut max_pods: Option<u32> = None;
                 let pool_index = cluster.pools.len();
+                let exclusive: BTreeSet<bool> = zones
+                    .iter()
+                    .flat_map(|(_, m)| m.iter().map(|k| k.node.exclusive_eni))
+                    .collect();
+                if exclusive.len() > 1 {
+                    self.findings.push(
+                        Finding::new(
+                            "import-exclusive-eni-mixed",
+                            "metadata.labels.k8s.aliyun.com/exclusive-mode-eni-type",
+                            format!(
+                                "only some nodes of pool `{name}` carry k8s.aliyun.com/exclusive-mode-eni-type: eniOnly; the scenario's pool is not exclusive-ENI"
+                            ),
+                            "label every node of an exclusive-ENI node pool (ACK sets it per node pool), or split the pool",
+                        )
+                        .in_file(nodes_path),
+                    );
+                }
                 for (zone, zone_members) in zones.iter() {
                     let mut votes: BTreeMap<usize, u64> = BTreeMap::new();
                     for k in zone_members.iter() {
@@ -327,6 +357,7 @@ impl Builder<'_, '_> {
                     memory_mib: t.memory_mib,
                     placeholder: false,
                     terway_config: pool_terway_config.clone(),
+                    exclusive_eni: exclusive == BTreeSet::from([true]),
                 });
             }
         }
@@ -373,6 +404,7 @@ impl Builder<'_, '_> {
             memory_mib: t.map_or(16 * 1024, |t| t.memory_mib),
             placeholder: true,
             terway_config: None,
+            exclusive_eni: false,
         }
     }
 }

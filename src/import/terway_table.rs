@@ -140,6 +140,9 @@ impl Builder<'_, '_> {
                 "# idle_ip_reclaim_after: not in eni_conf, so idle reclaim is off (Terway's default)"
             )?,
         }
+        if let Some((on, comment)) = &self.pod_enis.trunking {
+            kv(out, "enable_eni_trunking", &on.to_string(), comment)?;
+        }
         writeln!(out)?;
         writeln!(out, "[terway.vswitches]")?;
         if conf.vswitches.is_none() {

@@ -36,6 +36,8 @@ fn full<'a>() -> Sources<'a> {
         terway_mapping: &[],
         more_eni_configs: &[],
         cidr_reservations: &[],
+        podnetworkings: &[],
+        namespaces: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! with the largest request, and the addresses they hold per vSwitch; pods that take no
 //! Terway address are counted and left out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::vswitches::vswitch_of;
@@ -64,7 +64,15 @@ impl Builder<'_, '_> {
                 cpu_millis: 0,
                 memory_bytes: 0,
                 nodepool: pod.nodepool_selector.clone(),
+                podnetworking_votes: BTreeMap::new(),
+                podnetworking_how: BTreeSet::new(),
             });
+            let matched = self.podnetworking_of(pod, kind);
+            *entry
+                .podnetworking_votes
+                .entry(matched.map(|(i, _)| i))
+                .or_default() += 1;
+            entry.podnetworking_how.extend(matched.map(|(_, how)| how));
             entry.pods += 1;
             entry.cpu_millis = entry.cpu_millis.max(pod.cpu_millis);
             entry.memory_bytes = entry.memory_bytes.max(pod.memory_bytes);

@@ -12,6 +12,7 @@ mod import;
 mod layering;
 mod malformed;
 mod plan;
+mod podnetworking_import;
 mod properties;
 mod reliability;
 mod runbook;

@@ -1,0 +1,188 @@
+//! `planner import --podnetworkings`: PodNetworking objects (`kubectl get podnetworkings -o
+//! yaml`), the pods they bind, the exclusive-ENI label and EniTotalQuantity become a scenario
+//! that runs with `--check-invariants`; files that are not PodNetworkings are refused.
+
+use crate::util::*;
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures/import/podnetworking")
+        .join(name)
+        .to_str()
+        .expect("utf-8 path")
+        .to_string()
+}
+
+fn import(pn: &str, extra: &[&str]) -> std::process::Output {
+    let files = [
+        ("--eni-config", "eni-config.yaml"),
+        ("--vswitches", "vswitches.json"),
+        ("--nodes", "nodes.json"),
+        ("--pods", "pods.json"),
+        ("--podnetworkings", pn),
+    ];
+    let paths: Vec<(String, String)> = files
+        .iter()
+        .map(|(flag, file)| (flag.to_string(), fixture(file)))
+        .collect();
+    let mut args: Vec<&str> = vec!["import"];
+    for (flag, path) in &paths {
+        args.push(flag);
+        args.push(path);
+    }
+    args.extend(extra);
+    planner(&args)
+}
+
+/// The value of the first `key = ...` line after `[[podnetworking]]` named `name`, or of the
+/// workload named `name`, without its comment.
+fn value_in(toml: &str, header: &str, name: &str, key: &str) -> Option<String> {
+    let start = toml.find(&format!("{header}\nname = \"{name}\""))?;
+    let block = &toml[start + header.len()..];
+    let block = &block[..block.find("\n[").unwrap_or(block.len())];
+    block.lines().find_map(|line| {
+        let (k, rest) = line.split_once(" = ")?;
+        (k.trim() == key).then(|| rest.split(" # ").next().unwrap_or("").trim().to_string())
+    })
+}
+
+#[test]
+fn podnetworkings_pods_and_exclusive_nodes_round_trip_into_a_scenario_that_runs() {
+    let scratch = Scratch::new("pn-import");
+    let out = scratch.path("pn.toml");
+    let types = fixture("instance-types.json");
+    let ns = fixture("ns.json");
+    let output = import(
+        "pn.yaml",
+        &[
+            "--instance-types",
+            &types,
+            "--namespaces",
+            &ns,
+            "--horizon",
+            "1d",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    let toml = std::fs::read_to_string(&out).unwrap();
+
+    // The fixed one: its described vSwitch only (vsw-bp1h0gone0001 is not in the listing).
+    assert_eq!(
+        value_in(&toml, "[[podnetworking]]", "db-fixed", "vswitches").as_deref(),
+        Some(r#"{ "cn-hangzhou-h" = ["vsw-bp1h0db00001"] }"#),
+        "{toml}"
+    );
+    assert_eq!(
+        value_in(&toml, "[[podnetworking]]", "db-fixed", "allocation").as_deref(),
+        Some(r#""fixed""#)
+    );
+    // releaseAfter 30m0s.
+    assert_eq!(
+        value_in(&toml, "[[podnetworking]]", "db-fixed", "release_after").as_deref(),
+        Some(r#""30m""#)
+    );
+    assert!(
+        err.contains("warning[import-podnetworking-vswitch-unknown]")
+            && err.contains("vsw-bp1h0gone0001"),
+        "{err}"
+    );
+    assert_eq!(
+        value_in(
+            &toml,
+            "[[podnetworking]]",
+            "web-elastic",
+            "selection_policy"
+        )
+        .as_deref(),
+        Some(r#""most""#)
+    );
+    assert_eq!(
+        value_in(&toml, "[[podnetworking]]", "web-elastic", "allocation").as_deref(),
+        Some(r#""elastic""#)
+    );
+    // Every value says where it came from.
+    assert!(toml.contains("pn.yaml, line 3"), "{toml}");
+    assert!(toml.contains("#   PodNetworkings: "), "{toml}");
+
+    // db-0 is annotated, db-1 only matches the selector (app=db in namespace data): both bound.
+    assert_eq!(
+        value_in(&toml, "[[workload]]", "data/db", "podnetworking").as_deref(),
+        Some(r#""db-fixed""#)
+    );
+    // web's pods name the elastic one, which has no selector, in the annotation.
+    assert_eq!(
+        value_in(&toml, "[[workload]]", "default/web", "podnetworking").as_deref(),
+        Some(r#""web-elastic""#)
+    );
+    assert_eq!(
+        value_in(&toml, "[[workload]]", "default/api", "podnetworking"),
+        None
+    );
+
+    // Trunking from eni_conf; EniTotalQuantity from the listing (30) and the catalog (20).
+    assert!(
+        toml.contains("enable_eni_trunking = true     # eni_conf"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("[instance_type.\"ecs.g7.2xlarge\"]\n"),
+        "{toml}"
+    );
+    assert!(toml.contains("eni_total_quantity = 30 "), "{toml}");
+    assert!(toml.contains("eni_total_quantity = 20 "), "{toml}");
+    // The node with the exclusive-ENI label makes its pool exclusive; the other pool is not.
+    assert_eq!(
+        value_in(&toml, "[[nodepool]]", "np-exclusive", "exclusive_eni").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        value_in(&toml, "[[nodepool]]", "np-shared", "exclusive_eni"),
+        None
+    );
+
+    let run_out = scratch.path("out");
+    let run = run_to(&out, &run_out, &["--runs", "2", "--check-invariants"]);
+    assert_eq!(code(&run), 0, "{}", stderr(&run));
+}
+
+#[test]
+fn without_eni_total_quantity_trunking_is_written_off_and_workloads_are_left_unbound() {
+    // ecs.g7.2xlarge has no EniTotalQuantity in the catalog: no --instance-types, no trunking.
+    let output = import("pn.yaml", &["--horizon", "1d"]);
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    let toml = stdout(&output);
+    assert!(toml.contains("enable_eni_trunking = false"), "{toml}");
+    assert!(err.contains("warning[import-trunking-off]"), "{err}");
+    assert!(err.contains("ecs.g7.2xlarge"), "{err}");
+    assert!(
+        err.contains("warning[import-podnetworking-unbound]"),
+        "{err}"
+    );
+    assert!(!toml.contains("podnetworking = "), "{toml}");
+    // The PodNetworkings themselves are still written.
+    assert!(toml.contains("name = \"db-fixed\""), "{toml}");
+}
+
+#[test]
+fn files_that_are_not_podnetworkings_are_refused_with_file_and_line() {
+    let cases = [
+        ("bad/configmap.yaml", "line 3: items[0] is a ConfigMap"),
+        (
+            "bad/allocation.yaml",
+            "line 12: PodNetworking `sticky` has allocationType.type `Sticky`",
+        ),
+        ("nodes.json", "items[0] is a Node, not a PodNetworking"),
+    ];
+    for (file, message) in cases {
+        let output = import(file, &[]);
+        let err = stderr(&output);
+        assert_eq!(code(&output), 2, "{file}: {err}");
+        assert!(err.contains(&fixture(file)), "{file}: {err}");
+        assert!(err.contains(message), "{file}: {err}");
+        assert!(stdout(&output).is_empty(), "{file}");
+    }
+}
