@@ -165,6 +165,24 @@ pub fn family(name: &str) -> &str {
 mod tests {
     use super::*;
 
+    // The one EniTotalQuantity the catalog holds is a published API response's; no other type
+    // gets a figure, and a row with one below its ENIs or without its source is refused.
+    #[test]
+    fn eni_total_quantity_only_where_published() {
+        assert_eq!(eni_total_quantity("ecs.g7.xlarge").map(|t| t.0), Some(20));
+        assert!(
+            eni_total_quantity("ecs.g7.xlarge")
+                .is_some_and(|t| t.1.contains("DescribeInstanceTypes"))
+        );
+        assert_eq!(eni_total_quantity("ecs.g7.2xlarge"), None);
+        let header =
+            "name,vcpu,memory_gib,enis,ipv4_per_eni,source,eni_total_quantity,eni_total_source\n";
+        assert!(parse(&format!("{header}ecs.x.large,2,8,3,6,page,2,api\n")).is_err());
+        assert!(parse(&format!("{header}ecs.x.large,2,8,3,6,page,8,\n")).is_err());
+        assert!(parse(&format!("{header}ecs.x.large,2,8,3,6,page,8,api\n")).is_ok());
+        assert!(parse(&format!("{header}ecs.x.large,2,8,3,6,page\n")).is_ok());
+    }
+
     // Capacities worked out by hand from the domain notes' table: (ENIs - 1) x IPv4 per ENI.
     #[test]
     fn pod_capacity_matches_the_ack_formula() {

@@ -514,6 +514,120 @@ mod tests {
         assert_eq!(go_duration_ms("5"), None);
     }
 
+    fn input<'a>(text: &'a str) -> Input<'a> {
+        Input {
+            path: std::path::Path::new("pn.yaml"),
+            text,
+        }
+    }
+
+    fn pod(namespace: &str, labels: &[(&str, &str)], annotation: Option<&str>) -> kube::Pod {
+        kube::Pod {
+            namespace: namespace.into(),
+            name: "p".into(),
+            node: None,
+            host_network: false,
+            phase: "Running".into(),
+            deleting: false,
+            ips: vec![],
+            owner: None,
+            template_hash: None,
+            cpu_millis: 0,
+            memory_bytes: 0,
+            nodepool_selector: None,
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            annotations: annotation
+                .map(|a| BTreeMap::from([(ANNOTATION.to_string(), a.to_string())]))
+                .unwrap_or_default(),
+        }
+    }
+
+    const TWO: &str = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "PodNetworking",
+       "metadata": {"name": "a-fixed"},
+       "spec": {"allocationType": {"type": "Fixed", "releaseStrategy": "Never"},
+                "selector": {"podSelector": {"matchLabels": {"app": "db"}}},
+                "vSwitchOptions": ["vsw-1"]},
+       "status": {"status": "Ready"}},
+      {"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "PodNetworking",
+       "metadata": {"name": "b-team"},
+       "spec": {"selector": {"namespaceSelector": {"matchExpressions": [
+                  {"key": "team", "operator": "In", "values": ["storage"]}]}},
+                "vSwitchOptions": ["vsw-2"]},
+       "status": {"status": "Ready"}},
+      {"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "PodNetworking",
+       "metadata": {"name": "c-pending"},
+       "spec": {"selector": {"podSelector": {}}, "vSwitchOptions": ["vsw-3"]},
+       "status": {"status": "Fail"}}
+    ]}"#;
+
+    #[test]
+    fn pods_are_matched_as_the_webhook_matches_them() {
+        let mut findings = Vec::new();
+        let list = read(&[input(TWO)], &mut findings).unwrap();
+        assert_eq!(list.len(), 3);
+        assert!(list[0].fixed && list[0].never_released && list[0].line.is_none());
+        let data = BTreeMap::from([
+            (NAMESPACE_NAME_LABEL.to_string(), "data".to_string()),
+            ("team".to_string(), "storage".to_string()),
+        ]);
+        let db = pod("data", &[("app", "db")], None);
+        // Fixed: only a stateful pod; a Deployment's pod falls through to b-team (namespace).
+        assert_eq!(match_pod(&list, &db, true, &data), Some((0, "selector")));
+        assert_eq!(match_pod(&list, &db, false, &data), Some((1, "selector")));
+        // Without the namespace's labels, b-team cannot match; c-pending is not Ready.
+        assert_eq!(
+            match_pod(&list, &db, false, &default_namespace_labels("data")),
+            None
+        );
+        assert!(needs_namespace_labels(
+            list[1].namespace_selector.as_ref().unwrap()
+        ));
+        // The annotation wins, even for a PodNetworking not Ready.
+        let annotated = pod("data", &[("app", "db")], Some("c-pending"));
+        assert_eq!(
+            match_pod(&list, &annotated, true, &data),
+            Some((2, "annotation"))
+        );
+        // An annotation naming no PodNetworking given falls back to the selectors.
+        let unknown = pod("data", &[("app", "db")], Some("gone"));
+        assert_eq!(
+            match_pod(&list, &unknown, true, &data),
+            Some((0, "selector"))
+        );
+    }
+
+    #[test]
+    fn yaml_objects_keep_their_lines_and_other_kinds_are_refused() {
+        let yaml = "apiVersion: network.alibabacloud.com/v1beta1\nkind: PodNetworking\nmetadata:\n  name: one\nspec:\n  vSwitchOptions: [vsw-1]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n";
+        let err = read(&[input(yaml)], &mut Vec::new()).unwrap_err();
+        assert!(
+            err.message
+                .starts_with("line 7: is a Pod (v1), not a PodNetworking"),
+            "{}",
+            err.message
+        );
+        let single = "# kubectl get podnetworking one -o yaml\napiVersion: network.alibabacloud.com/v1beta1\nkind: PodNetworking\nmetadata:\n  name: one\nspec:\n  allocationType:\n    type: Fixed\n    releaseAfter: 1h30m\n  vSwitchOptions:\n  - vsw-1\n";
+        let list = read(&[input(single)], &mut Vec::new()).unwrap();
+        assert_eq!(
+            list[0].release_after,
+            Some(("1h30m".to_string(), 5_400_000))
+        );
+        assert_eq!(list[0].vswitch_options, vec!["vsw-1".to_string()]);
+        let bad = "apiVersion: network.alibabacloud.com/v1beta1\nkind: PodNetworking\nmetadata:\n  name: one\nspec:\n  allocationType:\n    releaseAfter: soon\n";
+        let err = read(&[input(bad)], &mut Vec::new()).unwrap_err();
+        assert!(
+            err.message.contains("releaseAfter `soon`"),
+            "{}",
+            err.message
+        );
+        let twice = read(&[input(single), input(single)], &mut Vec::new());
+        assert_eq!(twice.unwrap().len(), 1);
+    }
+
     #[test]
     fn selectors() {
         let labels: BTreeMap<String, String> = [("app", "db"), ("tier", "data")]
@@ -740,11 +854,12 @@ impl Builder<'_, '_> {
         let trunking = plan.trunking.as_ref().is_some_and(|t| t.0);
         let all_exclusive = cluster.pools.iter().all(|p| p.exclusive_eni);
         for (i, w) in workloads.list.iter().enumerate() {
-            let Some((&top, &count)) = w
-                .podnetworking_votes
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            else {
+            let Some((&top, &count)) = w.podnetworking_votes.iter().max_by(|a, b| {
+                // On a tie, a PodNetworking over none: some pods were bound for sure.
+                a.1.cmp(b.1)
+                    .then(a.0.is_some().cmp(&b.0.is_some()))
+                    .then(b.0.cmp(a.0))
+            }) else {
                 continue;
             };
             let names = |key: &Option<usize>| {

@@ -186,3 +186,48 @@ fn files_that_are_not_podnetworkings_are_refused_with_file_and_line() {
         assert!(stdout(&output).is_empty(), "{file}");
     }
 }
+
+#[test]
+fn namespace_labels_come_from_namespaces_and_split_workloads_are_reported() {
+    // db-fixed selects namespaces by a team label, which only `kubectl get ns` shows: db-0 is
+    // annotated, db-1 is matched by the selectors alone.
+    let scratch = Scratch::new("pn-import-ns");
+    let text = std::fs::read_to_string(fixture("pn.yaml"))
+        .unwrap()
+        .replace(
+            "          kubernetes.io/metadata.name: data\n",
+            "          team: storage\n",
+        );
+    let pn = scratch.write("pn.yaml", &text);
+    let pn = pn.to_str().unwrap();
+    let types = fixture("instance-types.json");
+
+    let without = import(pn, &["--instance-types", &types]);
+    let err = stderr(&without);
+    assert_eq!(code(&without), 0, "{err}");
+    assert!(
+        err.contains("warning[import-podnetworking-namespace-labels]")
+            && err.contains("--namespaces"),
+        "{err}"
+    );
+    // One pod bound, one not: the workload keeps the PodNetworking, and the split is named.
+    assert!(err.contains("warning[import-podnetworking-mixed]"), "{err}");
+    assert!(err.contains("1 none, 1 `db-fixed`"), "{err}");
+    let toml = stdout(&without);
+    assert_eq!(
+        value_in(&toml, "[[workload]]", "data/db", "podnetworking").as_deref(),
+        Some(r#""db-fixed""#),
+        "{toml}"
+    );
+
+    let ns = fixture("ns.json");
+    let with = import(pn, &["--instance-types", &types, "--namespaces", &ns]);
+    let err = stderr(&with);
+    assert_eq!(code(&with), 0, "{err}");
+    assert!(
+        !err.contains("import-podnetworking-namespace-labels"),
+        "{err}"
+    );
+    assert!(!err.contains("import-podnetworking-mixed"), "{err}");
+    assert!(stdout(&with).contains("2 of 2 pods"), "{}", stdout(&with));
+}
