@@ -733,7 +733,8 @@ impl Builder<'_, '_> {
                         ),
                         "describe them too (`aliyun vpc DescribeVSwitches --VSwitchId vsw-...`), or remove them from the PodNetworking if they no longer exist",
                     )
-                    .in_file(&file),
+                    .in_file(&file)
+                    .at_line(pn.line),
                 );
             }
             if zones.is_empty() {
@@ -747,7 +748,8 @@ impl Builder<'_, '_> {
                         ),
                         "pass a DescribeVSwitches listing that holds its vSwitchOptions",
                     )
-                    .in_file(&file),
+                    .in_file(&file)
+                    .at_line(pn.line),
                 );
                 continue;
             }
@@ -765,7 +767,8 @@ impl Builder<'_, '_> {
                         ),
                         "add --namespaces with `kubectl get ns -o json > ns.json`",
                     )
-                    .in_file(&file),
+                    .in_file(&file)
+                    .at_line(pn.line),
                 );
             }
             plan.written.push((index, zones));

@@ -86,7 +86,8 @@ fn podnetworkings_pods_and_exclusive_nodes_round_trip_into_a_scenario_that_runs(
     );
     assert!(
         err.contains("warning[import-podnetworking-vswitch-unknown]")
-            && err.contains("vsw-bp1h0gone0001"),
+            && err.contains("vsw-bp1h0gone0001")
+            && err.contains("pn.yaml:3: PodNetworking `db-fixed`"),
         "{err}"
     );
     assert_eq!(
