@@ -178,6 +178,12 @@ pub const LINTS: &[Lint] = &[
         summary: "only some nodes of a pool carry the exclusive-ENI label: the pool is not exclusive-ENI",
     },
     Lint {
+        code: "import-exclusive-eni-prefix",
+        severity: Severity::Warning,
+        stage: "import",
+        summary: "nodes with the exclusive-ENI label in a pool whose Terway config runs IP prefix mode: the pool is not exclusive-ENI",
+    },
+    Lint {
         code: "vswitch-wrong-zone",
         severity: Severity::Error,
         stage: "check",

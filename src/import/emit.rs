@@ -348,7 +348,7 @@ impl Builder<'_, '_> {
             {
                 kv(out, "terway", &table, &comment)?;
             }
-            if pool.exclusive_eni {
+            if pool.exclusive_eni && !self.pod_enis.not_exclusive.contains(&pool.name) {
                 kv(
                     out,
                     "exclusive_eni",

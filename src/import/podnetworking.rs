@@ -673,6 +673,9 @@ pub(super) struct PodEniPlan {
     pub(super) written: Vec<(usize, BTreeMap<String, Vec<String>>)>,
     /// `[[workload]] podnetworking` by workload index: (name, comment).
     pub(super) workloads: BTreeMap<usize, (String, String)>,
+    /// Pools whose nodes carry the exclusive-ENI label but run prefix mode, which the scenario
+    /// cannot combine: written without `exclusive_eni`.
+    pub(super) not_exclusive: std::collections::BTreeSet<String>,
 }
 
 impl Builder<'_, '_> {
@@ -774,6 +777,34 @@ impl Builder<'_, '_> {
             plan.written.push((index, zones));
         }
 
+        let prefix_mode = |pool: &super::Pool| {
+            pool.terway_config
+                .as_ref()
+                .and_then(|c| self.dynamic_configs.get(c))
+                .and_then(|(_, conf)| conf.enable_ip_prefix)
+                .or(self.conf.enable_ip_prefix)
+                == Some(true)
+        };
+        for pool in cluster.pools.iter().filter(|p| p.exclusive_eni) {
+            if prefix_mode(pool) {
+                plan.not_exclusive.insert(pool.name.clone());
+            }
+        }
+        for name in &plan.not_exclusive {
+            self.findings.push(
+                Finding::new(
+                    "import-exclusive-eni-prefix",
+                    "metadata.labels.k8s.aliyun.com/exclusive-mode-eni-type",
+                    format!(
+                        "the nodes of pool `{name}` carry the exclusive-ENI label but their Terway config turns on IP prefix mode, which the scenario cannot combine; the pool is written without exclusive_eni"
+                    ),
+                    "check the pool's Terway config: exclusive-ENI nodes give every pod an ENI and use no prefixes",
+                )
+                .in_file(self.sources.nodes.as_ref().map_or(self.sources.eni_config.path, |n| n.path)),
+            );
+        }
+        let exclusive =
+            |pool: &super::Pool| pool.exclusive_eni && !plan.not_exclusive.contains(&pool.name);
         let catalog = crate::catalog::builtin();
         let eni_quantity = |name: &str| {
             cluster
@@ -792,17 +823,8 @@ impl Builder<'_, '_> {
                         .to_string(),
                 );
             }
-            for pool in cluster.pools.iter().filter(|p| !p.exclusive_eni) {
-                let dynamic = pool
-                    .terway_config
-                    .as_ref()
-                    .and_then(|c| self.dynamic_configs.get(c))
-                    .map(|(_, conf)| conf);
-                let prefix = dynamic
-                    .and_then(|c| c.enable_ip_prefix)
-                    .or(self.conf.enable_ip_prefix)
-                    == Some(true);
-                if prefix {
+            for pool in cluster.pools.iter().filter(|p| !exclusive(p)) {
+                if prefix_mode(pool) {
                     reasons.push(format!("node pool `{}` runs IP prefix mode", pool.name));
                 }
                 let total = cluster.eni_totals.get(&pool.instance_type).map(|t| t.0);
@@ -855,7 +877,7 @@ impl Builder<'_, '_> {
             }
         }
         let trunking = plan.trunking.as_ref().is_some_and(|t| t.0);
-        let all_exclusive = cluster.pools.iter().all(|p| p.exclusive_eni);
+        let all_exclusive = cluster.pools.iter().all(exclusive);
         for (i, w) in workloads.list.iter().enumerate() {
             let Some((&top, &count)) = w.podnetworking_votes.iter().max_by(|a, b| {
                 // On a tie, a PodNetworking over none: some pods were bound for sure.
@@ -908,7 +930,7 @@ impl Builder<'_, '_> {
                 Some(name) => cluster
                     .pools
                     .iter()
-                    .any(|p| &p.name == name && p.exclusive_eni),
+                    .any(|p| &p.name == name && exclusive(p)),
                 None => all_exclusive,
             };
             if !trunking && !exclusive_pool {

@@ -232,3 +232,48 @@ fn namespace_labels_come_from_namespaces_and_split_workloads_are_reported() {
     assert!(!err.contains("import-podnetworking-mixed"), "{err}");
     assert!(stdout(&with).contains("2 of 2 pods"), "{}", stdout(&with));
 }
+
+#[test]
+fn prefix_mode_leaves_out_trunking_and_exclusive_eni_with_findings() {
+    // The scenario runs neither trunk ENIs nor exclusive-ENI pools with IP prefix mode.
+    let scratch = Scratch::new("pn-import-prefix");
+    let text = std::fs::read_to_string(fixture("eni-config.yaml"))
+        .unwrap()
+        .replace(
+            "\"enable_eni_trunking\": true,",
+            "\"enable_eni_trunking\": true,\n      \"enable_ip_prefix\": true,",
+        );
+    let cm = scratch.write("cm.yaml", &text);
+    let types = fixture("instance-types.json");
+    let paths = [
+        fixture("vswitches.json"),
+        fixture("nodes.json"),
+        fixture("pods.json"),
+        fixture("pn.yaml"),
+    ];
+    let output = planner(&[
+        "import",
+        "--eni-config",
+        cm.to_str().unwrap(),
+        "--vswitches",
+        &paths[0],
+        "--nodes",
+        &paths[1],
+        "--pods",
+        &paths[2],
+        "--podnetworkings",
+        &paths[3],
+        "--instance-types",
+        &types,
+    ]);
+    let err = stderr(&output);
+    assert_eq!(code(&output), 0, "{err}");
+    assert!(
+        err.contains("warning[import-exclusive-eni-prefix]"),
+        "{err}"
+    );
+    assert!(err.contains("warning[import-trunking-off]"), "{err}");
+    let toml = stdout(&output);
+    assert!(!toml.contains("exclusive_eni = true"), "{toml}");
+    assert!(toml.contains("enable_eni_trunking = false"), "{toml}");
+}
