@@ -289,3 +289,27 @@ fn a_podnetworking_vswitch_runs_out_while_the_shared_ones_have_room() {
     assert!(!runbook.contains("patch configmap eni-config"), "{runbook}");
     assert!(!runbook.contains("rollout restart"), "{runbook}");
 }
+
+/// The catalog's published EniTotalQuantity (ecs.g7.xlarge: 20) lets a hand-written scenario turn
+/// trunking on without `[instance_type] eni_total_quantity`; a type without a published figure
+/// still needs it.
+#[test]
+fn trunking_uses_the_catalogs_published_eni_total_quantity() {
+    let scratch = Scratch::new("trunk-catalog");
+    let text = |instance_type: &str| {
+        format!(
+            "[scenario]\nhorizon = \"1h\"\n[[vswitch]]\nid = \"vsw-a\"\nzone = \"z\"\ncidr = \"10.0.0.0/24\"\n[terway]\nipam_type = \"crd\"\nenable_eni_trunking = true\nvswitches = {{ \"z\" = [\"vsw-a\"] }}\n[[nodepool]]\nname = \"p\"\ninstance_type = \"{instance_type}\"\nzones = [\"z\"]\nnodes = 2\n[[workload]]\nname = \"w\"\nkind = \"deployment\"\nreplicas = 10\n"
+        )
+    };
+    let known = scratch.write("known.toml", &text("ecs.g7.xlarge"));
+    let output = run_to(&known, &scratch.path("out"), &["--check-invariants"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let unknown = scratch.write("unknown.toml", &text("ecs.g6.large"));
+    let output = run_to(&unknown, &scratch.path("out2"), &[]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("eni_total_quantity"),
+        "{}",
+        stderr(&output)
+    );
+}

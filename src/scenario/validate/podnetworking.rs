@@ -199,6 +199,17 @@ impl Checker<'_> {
             }
             totals.insert(name.clone(), total);
         }
+        // The catalog's published figures stand in where the file gives none.
+        for (name, instance) in &scenario.instance_types {
+            if totals.contains_key(name) {
+                continue;
+            }
+            if let Some((total, _)) = crate::catalog::eni_total_quantity(name)
+                && total >= instance.eni_quantity
+            {
+                totals.insert(name.clone(), total);
+            }
+        }
         Ok(totals)
     }
 
