@@ -59,6 +59,22 @@ fn parse_json(input: &Input, expected: &str) -> Result<Value, ImportError> {
         .map_err(|e| ImportError::new(input.path, format!("{}; {expected}", json_error(&e))))
 }
 
+/// As [`parse_json`], naming what the text is (a terminal paste, a template, ...) when it is
+/// not JSON, for the listings users paste most.
+pub(super) fn parse_described_json(input: &Input, expected: &str) -> Result<Value, ImportError> {
+    let text = input.text.trim_start_matches('\u{feff}');
+    if text.trim().is_empty() {
+        return Err(ImportError::new(
+            input.path,
+            format!("is empty; {expected}"),
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| {
+        let what = super::describe(text).unwrap_or_else(|| json_error(&e));
+        ImportError::new(input.path, format!("{what}; {expected}"))
+    })
+}
+
 /// Names what a JSON document is when it is not the one expected.
 pub(super) fn what_it_is(value: &Value) -> String {
     if let Some(kind) = value.get("kind").and_then(Value::as_str) {

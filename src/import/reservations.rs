@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
-use super::{ImportError, Input, describe, json_error};
+use super::aliyun::parse_described_json;
+use super::{ImportError, Input};
 use crate::lint::Finding;
 
 const EXPECTED: &str = "expected the JSON of `aliyun vpc ListVSwitchCidrReservations --RegionId ... --VSwitchId vsw-...`";
@@ -19,17 +20,7 @@ pub fn read(
 ) -> Result<BTreeMap<String, Vec<Ipv4Net>>, ImportError> {
     let mut out: BTreeMap<String, Vec<Ipv4Net>> = BTreeMap::new();
     for input in inputs {
-        let text = input.text.trim_start_matches('\u{feff}');
-        if text.trim().is_empty() {
-            return Err(ImportError::new(
-                input.path,
-                format!("is empty; {EXPECTED}"),
-            ));
-        }
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            let what = describe(text).unwrap_or_else(|| json_error(&e));
-            ImportError::new(input.path, format!("{what}; {EXPECTED}"))
-        })?;
+        let value = parse_described_json(input, EXPECTED)?;
         let Some(list) = value
             .get("VSwitchCidrReservations")
             .and_then(Value::as_array)

@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
+use super::aliyun::parse_described_json;
 use super::aliyun::what_it_is;
 use super::emit::{kv, q};
-use super::{Builder, ImportError, Input, describe, json_error};
+use super::{Builder, ImportError, Input};
 use crate::lint::Finding;
 
 const EXPECTED: &str = "expected the JSON of `aliyun vpc DescribeSnatTableEntries --SnatTableId stb-... --PageSize 50 --pager`";
@@ -42,17 +43,7 @@ pub struct SnatListing {
 
 /// `{"SnatTableEntries": {"SnatTableEntry": [...]}, "TotalCount": n, ...}`.
 pub fn entries(input: &Input, findings: &mut Vec<Finding>) -> Result<SnatListing, ImportError> {
-    let text = input.text.trim_start_matches('\u{feff}');
-    if text.trim().is_empty() {
-        return Err(ImportError::new(
-            input.path,
-            format!("is empty; {EXPECTED}"),
-        ));
-    }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        let what = describe(text).unwrap_or_else(|| json_error(&e));
-        ImportError::new(input.path, format!("{what}; {EXPECTED}"))
-    })?;
+    let value = parse_described_json(input, EXPECTED)?;
     let Some(list) = value
         .get("SnatTableEntries")
         .and_then(|v| v.get("SnatTableEntry"))

@@ -680,6 +680,12 @@ impl<'s> World<'s> {
     /// slot takes it. (Terway's waiters pick it up at the next wake-up of the slot; the model
     /// hands it over at once.)
     pub(super) fn release_address(&mut self, node: NodeId, slot_index: usize, holds_primary: bool) {
+        self.return_to_idle(node, slot_index, holds_primary);
+        self.serve_queue(node, slot_index);
+    }
+
+    /// An address a pod held is idle on its ENI again (no cooldown, no ECS call).
+    fn return_to_idle(&mut self, node: NodeId, slot_index: usize, holds_primary: bool) {
         let now = self.now();
         let n = &mut self.nodes[node.0 as usize];
         n.daemon.last_modified_ms = now;
@@ -691,7 +697,6 @@ impl<'s> World<'s> {
             slot.vswitch
         });
         self.change_idle(vswitch, 1);
-        self.serve_queue(node, slot_index);
     }
 
     /// Holds a deleted StatefulSet pod's address for a same-name pod until Terway's GC has seen

@@ -344,7 +344,7 @@ impl World<'_> {
         let released = std::mem::take(&mut c.released_reported);
         let mut changed = !released.is_empty();
         for (slot, holds_primary) in released {
-            self.free_address(id, slot as usize, holds_primary);
+            self.return_to_idle(id, slot as usize, holds_primary);
         }
         // 2. assignIPFromLocalPool.
         changed |= self.bind_idle_addresses(id);
@@ -354,21 +354,6 @@ impl World<'_> {
             AddIp::Nothing => self.finish_pass(id, changed, None),
             AddIp::NoVSwitch => self.finish_pass(id, changed, Some(ShortageCause::NoVSwitch)),
         }
-    }
-
-    /// An address a deleted pod held is idle on its ENI again (no cooldown, no ECS call).
-    fn free_address(&mut self, node: NodeId, slot_index: usize, holds_primary: bool) {
-        let now = self.now();
-        let n = &mut self.nodes[node.0 as usize];
-        n.daemon.last_modified_ms = now;
-        let vswitch = n.change_slot(slot_index, |slot| {
-            slot.idle += 1;
-            if holds_primary {
-                slot.primary_idle = true;
-            }
-            slot.vswitch
-        });
-        self.change_idle(vswitch, 1);
     }
 
     /// `assignIPFromLocalPool`: each waiting pod, in name order, takes an idle address of an
@@ -422,7 +407,7 @@ impl World<'_> {
 
     /// The cluster's cached count for a vSwitch, described again when the record has expired
     /// (`validateENI` and `GetOne`). `None` when the vSwitch does not exist yet.
-    fn cached_available(&mut self, vswitch: usize) -> Option<u32> {
+    pub(super) fn cached_available(&mut self, vswitch: usize) -> Option<u32> {
         let now = self.now();
         if let Some(entry) = self.controller.cache[vswitch].filter(|e| e.expires_ms > now) {
             return Some(entry.available);
@@ -437,6 +422,38 @@ impl World<'_> {
             expires_ms: now + VSWITCH_CACHE_TTL_MS,
         });
         Some(available)
+    }
+
+    /// `vswpool.Block`: a cached record drops to 0 with a fresh TTL, for the whole cluster.
+    /// Nothing happens to a record that has expired.
+    pub(super) fn block_vswitch(&mut self, vswitch: usize) {
+        let now = self.now();
+        if let Some(entry) = self.controller.cache[vswitch]
+            .as_mut()
+            .filter(|entry| entry.expires_ms > now)
+        {
+            entry.available = 0;
+            entry.expires_ms = now + VSWITCH_CACHE_TTL_MS;
+            self.controller.blocks[vswitch] = Some((now, now + VSWITCH_CACHE_TTL_MS));
+        }
+    }
+
+    /// `GetOne`'s records: the candidates in the zone whose cached count is not 0, in order.
+    pub(super) fn cached_records(
+        &mut self,
+        candidates: &[usize],
+        zone: usize,
+    ) -> Vec<(usize, u32)> {
+        let mut records = Vec::with_capacity(candidates.len());
+        for &vswitch in candidates {
+            if let Some(available) = self.cached_available(vswitch)
+                && self.vswitches[vswitch].zone == zone
+                && available > 0
+            {
+                records.push((vswitch, available));
+            }
+        }
+        records
     }
 
     /// `addIP`'s demand, less what attaching ENIs will bring: (remaining, attaching).
@@ -537,15 +554,7 @@ impl World<'_> {
             &n.primary_vswitch,
         )
         .to_vec();
-        let mut records: Vec<(usize, u32)> = Vec::with_capacity(candidates.len());
-        for vswitch in candidates {
-            if let Some(available) = self.cached_available(vswitch)
-                && self.vswitches[vswitch].zone == zone
-                && available > 0
-            {
-                records.push((vswitch, available));
-            }
-        }
+        let mut records = self.cached_records(&candidates, zone);
         if ordered {
             // Terway's sort is not stable; ties keep the listed order here.
             return records
@@ -692,15 +701,7 @@ impl World<'_> {
                         c.trunk_slot = None;
                     }
                 }
-                // `vswpool.Block`: a cached record drops to 0 with a fresh TTL, cluster-wide.
-                if let Some(entry) = self.controller.cache[call.vswitch]
-                    .as_mut()
-                    .filter(|entry| entry.expires_ms > now)
-                {
-                    entry.available = 0;
-                    entry.expires_ms = now + VSWITCH_CACHE_TTL_MS;
-                    self.controller.blocks[call.vswitch] = Some((now, now + VSWITCH_CACHE_TTL_MS));
-                }
+                self.block_vswitch(call.vswitch);
                 failure = Some(ShortageCause::VSwitchExhausted);
             }
             _ => unreachable!("a pass makes only assign and create calls"),

@@ -30,7 +30,6 @@ use std::collections::BTreeMap;
 
 use rand::seq::SliceRandom;
 
-use super::CacheEntry;
 use super::centralized::NO_SLOT;
 use crate::model::metrics::ShortageCause;
 use crate::model::workload::{CniFailure, PodState};
@@ -46,8 +45,6 @@ const RETRY_MIN_MS: Millis = 5;
 const RETRY_MAX_MS: Millis = 1000 * SECOND_MS;
 /// `podENICheckPeriod`: the fixed-IP GC.
 pub(in crate::model) const GC_PERIOD_MS: Millis = MINUTE_MS;
-/// `VSwitchCacheTTL` of the controller's shared cache.
-const VSWITCH_CACHE_TTL_MS: Millis = 20 * MINUTE_MS;
 
 /// Where a pod's own ENI is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,15 +185,7 @@ impl World<'_> {
     fn pod_eni_pick_vswitch(&mut self, pod: PodId) -> Option<usize> {
         let (candidates, selection) = self.pod_eni_candidates(pod);
         let zone = self.nodes[self.pods[pod.0 as usize].node.0 as usize].zone;
-        let mut records: Vec<(usize, u32)> = Vec::with_capacity(candidates.len());
-        for vswitch in candidates {
-            if let Some(available) = self.shared_cached_available(vswitch)
-                && self.vswitches[vswitch].zone == zone
-                && available > 0
-            {
-                records.push((vswitch, available));
-            }
-        }
+        let mut records = self.cached_records(&candidates, zone);
         match selection {
             PodNetworkingSelection::Ordered => records.first().map(|&(v, _)| v),
             PodNetworkingSelection::Random => {
@@ -209,24 +198,6 @@ impl World<'_> {
                 .reduce(|best, r| if r.1 > best.1 { r } else { best })
                 .map(|(v, _)| v),
         }
-    }
-
-    /// The shared cache's count for a vSwitch, described again once expired.
-    fn shared_cached_available(&mut self, vswitch: usize) -> Option<u32> {
-        let now = self.now();
-        if let Some(entry) = self.controller.cache[vswitch].filter(|e| e.expires_ms > now) {
-            return Some(entry.available);
-        }
-        let real = &self.vswitches[vswitch];
-        if !real.exists {
-            return None;
-        }
-        let available = real.free();
-        self.controller.cache[vswitch] = Some(CacheEntry {
-            available,
-            expires_ms: now + VSWITCH_CACHE_TTL_MS,
-        });
-        Some(available)
     }
 
     /// Free addresses in the vSwitches the pod's ENI may come from.
@@ -385,7 +356,6 @@ impl World<'_> {
         let Some(id) = self.live_pod(pod) else {
             return;
         };
-        let now = self.now();
         let Some(eni) = self.pod_enis.by_pod.get_mut(&id) else {
             return;
         };
@@ -394,15 +364,8 @@ impl World<'_> {
                 let (node, vswitch) = (eni.node, eni.vswitch);
                 self.pod_enis.by_pod.remove(&id);
                 self.nodes[node.0 as usize].controller.pod_enis -= 1;
-                // `swPool.Block`: the cached record drops to 0 for 20 minutes, cluster-wide.
-                if let Some(entry) = self.controller.cache[vswitch]
-                    .as_mut()
-                    .filter(|entry| entry.expires_ms > now)
-                {
-                    entry.available = 0;
-                    entry.expires_ms = now + VSWITCH_CACHE_TTL_MS;
-                    self.controller.blocks[vswitch] = Some((now, now + VSWITCH_CACHE_TTL_MS));
-                }
+                // `swPool.Block`, in the same cluster-wide cache.
+                self.block_vswitch(vswitch);
                 let seq = self.pods[id.0 as usize].seq;
                 self.nodes[node.0 as usize]
                     .controller
